@@ -1,0 +1,104 @@
+"""create_app(settings): routes, middleware and the lifespan that owns the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from breakouts import logs
+from breakouts.breakouts.routes import routes as breakout_routes
+from breakouts.clock import Clock
+from breakouts.config import Settings
+from breakouts.context import Site
+from breakouts.db import open_database
+from breakouts.docs import docs_routes
+from breakouts.errors import ApiError, MethodNotAllowed, NotFound
+from breakouts.http import (
+    ApiMiddleware,
+    AppState,
+    Metrics,
+    app_state,
+    json_response,
+    make_limiter,
+    render_error,
+    tracking_id,
+)
+from breakouts.meetings.routes import routes as meeting_routes
+
+
+async def healthz(request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    state = app_state(request)
+    await state.db.ping()
+    return json_response({"status": "ready", "database": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(app_state(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (no such path, wrong method) in the Webex error shape."""
+    assert isinstance(exc, HTTPException)
+    error: ApiError
+    if exc.status_code == 405:
+        error = MethodNotAllowed(headers=dict(exc.headers or {}))
+    elif exc.status_code == 404:
+        error = NotFound()
+    else:
+        error = ApiError(str(exc.detail))
+        error.status = exc.status_code
+    return render_error(error, tracking_id(request))
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
+    settings = settings or Settings()
+    logs.configure(settings.log_level, settings.log_json)
+    clock = clock or Clock()
+    app_metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = open_database(
+            settings.database_url,
+            lock_wait_ms=settings.lock_wait_ms,
+            max_db_waiters=settings.max_db_waiters,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            retry_after_s=settings.retry_after_s,
+        )
+        limiter, limit = make_limiter(settings)
+        site = Site(settings.site_url, settings.site_url)
+        extra: dict[str, Any] = {}
+        app.state.breakouts = AppState(settings, db, clock, site, limiter, limit, app_metrics, extra)
+        try:
+            yield
+        finally:
+            await db.close()
+
+    routes = [
+        *meeting_routes,
+        *breakout_routes,
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        *docs_routes(),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(ApiMiddleware, metrics=app_metrics)],
+        exception_handlers={HTTPException: http_exception},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,23 @@
+"""The audit trail: who changed what, on whose behalf, under which TrackingID."""
+
+from __future__ import annotations
+
+from breakouts.db import Tx
+
+
+async def record(
+    tx: Tx,
+    *,
+    at: int,
+    action: str,
+    actor_id: str,
+    on_behalf_of_id: str | None,
+    meeting_id: str,
+    sessions_count: int,
+    tracking_id: str,
+) -> None:
+    await tx.execute(
+        "INSERT INTO audit_log (at, action, actor_id, on_behalf_of_id, meeting_id,"
+        " sessions_count, tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        at, action, actor_id, on_behalf_of_id, meeting_id, sessions_count, tracking_id,
+    )

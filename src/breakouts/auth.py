@@ -1,0 +1,69 @@
+"""Bearer token -> caller; scopes; ``hostEmail`` acting-as (SPEC §3).
+
+The token is hashed and looked up inside the request's transaction, so a revoked or expired
+token is refused on its next request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from breakouts.db import Tx
+from breakouts.errors import Forbidden, NotFound, Unauthorized
+from breakouts.people import repository as people
+from breakouts.people.repository import Person
+from breakouts.people.service import (
+    ADMIN_READ_SCOPE,
+    ADMIN_WRITE_SCOPE,
+    READ_SCOPE,
+    WRITE_SCOPE,
+    hash_token,
+)
+
+_READ_OK = frozenset({READ_SCOPE, ADMIN_READ_SCOPE, WRITE_SCOPE, ADMIN_WRITE_SCOPE})
+_WRITE_OK = frozenset({WRITE_SCOPE, ADMIN_WRITE_SCOPE})
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling (``actor``) and on whose behalf (``person``: the host named by an admin)."""
+
+    actor: Person
+    person: Person
+    scopes: frozenset[str]
+
+    @property
+    def on_behalf(self) -> bool:
+        return self.actor.id != self.person.id
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token from an ``Authorization: Bearer …`` header, or 401."""
+    if not authorization:
+        raise Unauthorized()
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized()
+    return token
+
+
+async def authenticate(
+    tx: Tx, token: str, now: int, *, write: bool, host_email: str | None
+) -> Caller:
+    """Resolve the caller for an operation that reads (``write=False``) or changes meetings."""
+    owner = await people.token_owner(tx, hash_token(token))
+    if owner is None or (owner.expires_at is not None and owner.expires_at <= now):
+        raise Unauthorized()
+    needed = _WRITE_OK if write else _READ_OK
+    if not owner.scopes & needed:
+        raise Forbidden()
+    admin_scope = ADMIN_WRITE_SCOPE if write else ADMIN_READ_SCOPE
+    person = owner.person
+    # hostEmail is "only used if the caller has admin-level scopes": otherwise it is ignored.
+    if host_email and (admin_scope in owner.scopes or ADMIN_WRITE_SCOPE in owner.scopes):
+        host = await people.get_by_email(tx, host_email)
+        if host is None:
+            raise NotFound(f"Host '{host_email}' was not found.")
+        person = host
+    return Caller(owner.person, person, owner.scopes)

@@ -1,0 +1,60 @@
+"""HTTP routes for /v1/meetings/{meetingId}/breakoutSessions."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from breakouts.breakouts import service
+from breakouts.breakouts.repository import Session, sessions_json
+from breakouts.context import Ctx
+from breakouts.http import host_email_of, json_body, json_response, parse_bool, run
+from breakouts.meetings.schemas import UpdateMeetingBreakoutSessionsObject
+from breakouts.meetings.view import format_time
+from breakouts.routing import resource
+
+
+async def list_breakout_sessions(request: Request) -> Response:
+    meeting_id = request.path_params["meetingId"]
+
+    async def op(ctx: Ctx) -> list[dict[str, object]]:
+        sessions = await service.list_breakout_sessions(ctx, meeting_id)
+        return _items(sessions, "_I_" in meeting_id)
+
+    items = await run(request, op, write=False, host_email=host_email_of(request))
+    return json_response({"items": items})
+
+
+async def update_breakout_sessions(request: Request) -> Response:
+    meeting_id = request.path_params["meetingId"]
+    body = await json_body(request, UpdateMeetingBreakoutSessionsObject)
+
+    async def op(ctx: Ctx) -> list[Session]:
+        return await service.update_breakout_sessions(ctx, meeting_id, body)
+
+    plan = await run(request, op, write=True, host_email=body.host_email or host_email_of(request))
+    return json_response({"items": _items(plan, False)})
+
+
+async def delete_breakout_sessions(request: Request) -> Response:
+    meeting_id = request.path_params["meetingId"]
+    send_email = parse_bool(request.query_params.get("sendEmail"), "sendEmail", True)
+
+    async def op(ctx: Ctx) -> int:
+        return await service.delete_breakout_sessions(ctx, meeting_id, send_email)
+
+    await run(request, op, write=True, host_email=host_email_of(request))
+    return Response(status_code=204)
+
+
+def _items(sessions: list[Session], with_times: bool) -> list[dict[str, object]]:
+    return sessions_json(sessions, with_times=with_times, fmt=lambda t: format_time(t, "UTC"))
+
+
+routes = [
+    resource(
+        "/v1/meetings/{meetingId}/breakoutSessions",
+        {"GET": list_breakout_sessions, "PUT": update_breakout_sessions,
+         "DELETE": delete_breakout_sessions},
+    ),
+]

@@ -1,0 +1,55 @@
+"""Settings, read from the environment (``BREAKOUTS_*``, ``DATABASE_URL``, ``REDIS_URL``, ``SMTP_URL``).
+
+Built once in ``create_app()`` or by the CLI, never at import time.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///breakouts.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BREAKOUTS_", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "BREAKOUTS_DATABASE_URL"),
+    )
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("REDIS_URL", "BREAKOUTS_REDIS_URL")
+    )
+    smtp_url: str | None = Field(
+        None, validation_alias=AliasChoices("SMTP_URL", "BREAKOUTS_SMTP_URL")
+    )
+    site_url: str = "example.webex.com"
+    # Public base of this server, used in `Link` headers and `links[].href`.
+    public_url: str = ""
+    mail_from: str = "Webex Meetings <messenger@webex.com>"
+
+    # Per-token rate limit, in the notation of the `limits` library ("600/minute").
+    rate_limit: str = "6000/minute"
+    # How long a write waits for a lock held by another transaction before answering 423.
+    lock_wait_ms: int = 2000
+    # Requests allowed to wait for the database at once before answering 503.
+    max_db_waiters: int = 256
+    # A statement running longer than this is interrupted and answered 504.
+    statement_timeout_ms: int = 5000
+    # Largest request body accepted (bytes); larger is 413.
+    max_body_bytes: int = 1_048_576
+    # Seconds suggested in `Retry-After` on 423/503/504.
+    retry_after_s: int = 1
+
+    # Run the mail worker inside the server process.
+    mail_worker: bool = True
+    mail_max_attempts: int = 8
+    mail_lease_s: int = 60
+
+    # Control plane (/_control): off unless an operator token is set and enabled.
+    control_enabled: bool = False
+    control_token: str | None = None
+
+    log_level: str = "info"
+    log_json: bool = True

@@ -1,0 +1,192 @@
+"""SQLite backend: one connection per process, run inline on the event loop.
+
+Why inline: a SQLite write transaction here takes ~100 µs, the same as handing work to a thread
+(PERF-NOTES), so threads would halve throughput. Transactions never await real I/O between BEGIN
+and COMMIT, so in one process they run one after another; an ``asyncio.Lock`` makes that a rule
+rather than an accident. Another process holding the write lock is met with ``busy_timeout=0``
+and an ``asyncio.sleep`` backoff, so the event loop never blocks on a lock:
+
+- waiting longer than ``lock_wait_ms``      -> 423 Locked with Retry-After
+- more than ``max_db_waiters`` waiting       -> 503 Service Unavailable with Retry-After
+- a transaction past ``statement_timeout_ms`` -> interrupted, 504 Gateway Timeout
+- the file unreadable / disk errors          -> 503
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from breakouts.clock import monotonic
+from breakouts.db import Row
+from breakouts.errors import GatewayTimeout, Locked, ServiceUnavailable
+
+# The progress handler runs every this many SQLite VM instructions (~tens of µs).
+_PROGRESS_OPS = 4000
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or ``sqlite:///:memory:``."""
+    if not url.startswith("sqlite:///"):
+        raise ValueError("a SQLite DATABASE_URL looks like sqlite:///path/to/file.db")
+    return url[len("sqlite:///") :]
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A connection with the pragmas the service relies on."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=0")
+    return conn
+
+
+class SqliteTx:
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        row: Row | None = self._conn.execute(sql, args).fetchone()
+        return row
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Row]:
+        return self._conn.execute(sql, args).fetchall()
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = self._conn.execute(sql, args).fetchone()
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return self._conn.execute(sql, args).rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+
+class SqliteDatabase:
+    def __init__(
+        self,
+        url: str,
+        *,
+        lock_wait_ms: int = 2000,
+        max_db_waiters: int = 256,
+        statement_timeout_ms: int = 5000,
+        retry_after_s: int = 1,
+        checkpoint_interval_s: float = 1.0,
+    ) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        self.lock_wait_s = lock_wait_ms / 1000
+        self.max_waiters = max_db_waiters
+        self.timeout_s = statement_timeout_ms / 1000
+        self.retry_after = retry_after_s
+        try:
+            self._conn = connect(self.path)
+        except sqlite3.Error as exc:
+            raise ServiceUnavailable("The database cannot be opened.", retry_after=5) from exc
+        # WAL checkpoints happen on a thread of their own, off the request path.
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._deadline = float("inf")
+        self._conn.set_progress_handler(self._progress, _PROGRESS_OPS)
+        self._lock = asyncio.Lock()
+        self._waiting = 0
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if self.path != ":memory:" and checkpoint_interval_s > 0:
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop, args=(checkpoint_interval_s,), daemon=True
+            )
+            self._checkpointer.start()
+
+    def _progress(self) -> int:
+        # Non-zero interrupts the running statement (sqlite3.OperationalError "interrupted").
+        return 1 if monotonic() > self._deadline else 0
+
+    def _checkpoint_loop(self, interval: float) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=1000")
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    continue  # a busy checkpoint is simply tried again next time
+        finally:
+            conn.close()
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[SqliteTx]:
+        if self._waiting >= self.max_waiters:
+            raise ServiceUnavailable(retry_after=self.retry_after)
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            await self._begin(write)
+            self._deadline = monotonic() + self.timeout_s
+            try:
+                yield SqliteTx(self._conn)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._deadline = float("inf")
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        finally:
+            self._lock.release()
+
+    async def _begin(self, write: bool) -> None:
+        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+        give_up = monotonic() + self.lock_wait_s
+        delay = 0.002
+        while True:
+            try:
+                self._conn.execute(statement)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                if monotonic() + delay > give_up:
+                    raise Locked(retry_after=self.retry_after) from exc
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.05)
+
+    def _translate(self, exc: sqlite3.Error) -> Exception:
+        text = str(exc).lower()
+        if "interrupted" in text:
+            return GatewayTimeout(retry_after=self.retry_after)
+        if _is_busy(exc):
+            return Locked(retry_after=self.retry_after)
+        if isinstance(exc, sqlite3.OperationalError) and (
+            "disk" in text or "unable to open" in text or "readonly" in text or "full" in text
+        ):
+            return ServiceUnavailable(retry_after=self.retry_after)
+        return exc
+
+    async def ping(self) -> None:
+        async with self.transaction(write=False) as tx:
+            await tx.fetchval("SELECT 1")
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=5)
+        self._conn.close()
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text

@@ -1,0 +1,76 @@
+"""The demo site created on first start, so a newcomer's first curl works."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from breakouts.auth import Caller
+from breakouts.clock import Clock
+from breakouts.context import Ctx, Site
+from breakouts.db import Database
+from breakouts.meetings import service as meetings
+from breakouts.meetings.schemas import BreakoutSessionInput, CreateMeetingObject, Invitee
+from breakouts.people import repository as people_repo
+from breakouts.people import service as people
+
+
+@dataclass(frozen=True)
+class Demo:
+    host_email: str
+    host_token: str
+    admin_email: str
+    admin_token: str
+    meeting_id: str
+
+
+async def create_demo(db: Database, clock: Clock, site: Site) -> Demo | None:
+    """Create the demo people, tokens and a meeting with breakout sessions; None if not empty."""
+    async with db.transaction() as tx:
+        if await people_repo.count(tx) > 0:
+            return None
+        admin = await people.add_person(tx, clock, "admin@example.com", "Avery Admin", True)
+        host = await people.add_person(tx, clock, "host@example.com", "Harper Host", False)
+        for email, name in (("ana@example.com", "Ana"), ("ben@example.com", "Ben"),
+                            ("chloé@example.com", "Chloé")):
+            await people.add_person(tx, clock, email, name, False)
+        admin_token = await people.create_token(tx, clock, admin.email)
+        host_token = await people.create_token(tx, clock, host.email)
+        now = clock.now_s()
+        start = now - now % 3600 + 24 * 3600  # tomorrow, on the hour
+        body = CreateMeetingObject(
+            title="Demo planning meeting",
+            start=start_iso(start),
+            end=start_iso(start + 3600),
+            timezone="UTC",
+            recurrence="FREQ=WEEKLY;COUNT=10",
+            invitees=[Invitee("ana@example.com"), Invitee("ben@example.com"),
+                      Invitee("chloé@example.com")],
+            enabled_breakout_sessions=True,
+            breakout_sessions=[
+                BreakoutSessionInput("Room A", ["ana@example.com", "chloé@example.com"]),
+                BreakoutSessionInput("Room B", ["ben@example.com"]),
+            ],
+            send_email=False,
+        )
+        ctx = Ctx(tx, now, Caller(host, host, frozenset(people.USER_SCOPES)), "demo", site)
+        view = await meetings.create_meeting(ctx, body)
+        return Demo(host.email, host_token, admin.email, admin_token, view.ref.raw)
+
+
+def start_iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def describe(demo: Demo, base_url: str) -> str:
+    return "\n".join([
+        "Demo site created (tokens are shown only now):",
+        f"  host  {demo.host_email:<20} token {demo.host_token}",
+        f"  admin {demo.admin_email:<20} token {demo.admin_token}",
+        f"  sample meeting series {demo.meeting_id} (2 breakout sessions)",
+        "Try it:",
+        f'  curl -i -X DELETE -H "Authorization: Bearer {demo.host_token}" '
+        f"{base_url}/v1/meetings/{demo.meeting_id}/breakoutSessions",
+        f'  curl -s -H "Authorization: Bearer {demo.host_token}" '
+        f"{base_url}/v1/meetings/{demo.meeting_id}",
+    ])

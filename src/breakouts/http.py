@@ -1,0 +1,232 @@
+"""HTTP plumbing shared by every route: the request's unit of work, parameters, bodies, errors.
+
+Routes stay thin: they parse what the request says, call ``run`` with a service function, and
+shape the answer. ``run`` owns the request's one transaction: it authenticates, applies the
+rate limit, opens the transaction, builds the ``Ctx`` and commits (or rolls back on any error).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import msgspec
+import structlog
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from breakouts.auth import authenticate, bearer_token
+from breakouts.clock import Clock, monotonic
+from breakouts.config import Settings
+from breakouts.context import Ctx, Site
+from breakouts.db import Database
+from breakouts.errors import (
+    ApiError,
+    BadRequest,
+    InternalError,
+    PayloadTooLarge,
+    TooManyRequests,
+    UnsupportedMediaType,
+)
+from breakouts.people.service import hash_token
+
+T = TypeVar("T")
+JSON_TYPE = "application/json;charset=UTF-8"
+_TRACKING_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+log = structlog.get_logger("breakouts")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "breakouts_http_requests", "HTTP requests answered", ["method", "endpoint", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "breakouts_http_request_seconds", "Time to answer a request", ["endpoint"],
+            registry=self.registry,
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+        )
+
+
+@dataclass
+class AppState:
+    """Everything the routes share, built once in ``create_app``."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    site: Site
+    limiter: FixedWindowRateLimiter
+    limit: RateLimitItem
+    metrics: Metrics
+    extra: dict[str, Any]
+
+
+def make_limiter(settings: Settings) -> tuple[FixedWindowRateLimiter, RateLimitItem]:
+    return FixedWindowRateLimiter(MemoryStorage()), parse(settings.rate_limit)
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.breakouts
+    return state
+
+
+def tracking_id(request: Request) -> str:
+    tid: str = request.scope["state"]["tracking_id"]
+    return tid
+
+
+async def run(
+    request: Request,
+    op: Callable[[Ctx], Awaitable[T]],
+    *,
+    write: bool,
+    host_email: str | None = None,
+) -> T:
+    """Run ``op`` as the authenticated caller in one transaction."""
+    state = app_state(request)
+    token = bearer_token(request.headers.get("authorization"))
+    key = hash_token(token)
+    if not state.limiter.hit(state.limit, key):
+        reset = state.limiter.get_window_stats(state.limit, key).reset_time
+        raise TooManyRequests(retry_after=int(reset - state.clock.now()) + 1)
+    async with state.db.transaction(write=write) as tx:
+        now = state.clock.now_s()
+        caller = await authenticate(tx, token, now, write=write, host_email=host_email)
+        return await op(Ctx(tx, now, caller, tracking_id(request), state.site))
+
+
+# --- parameters and bodies --------------------------------------------------------------------
+
+
+def parse_bool(value: str | None, name: str, default: bool) -> bool:
+    """``true``/``false`` in any letter case (wxc-sdk sends ``False``); anything else is 400."""
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    raise BadRequest(f"'{name}' must be true or false, not '{value}'.")
+
+
+def host_email_of(request: Request) -> str | None:
+    """``hostEmail`` from the header (upstream, breakout sessions) or the query string."""
+    return request.headers.get("hostemail") or request.query_params.get("hostEmail") or None
+
+
+async def json_body(request: Request, typ: type[T], media: tuple[str, ...] = ()) -> T:
+    """The body decoded as ``typ``: 415 if it is not JSON, 400 naming the field if it is wrong."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json" and ctype not in media and not ctype.endswith("+json"):
+        raise UnsupportedMediaType()
+    limit = app_state(request).settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge()
+    body = await request.body()
+    if len(body) > limit:
+        raise PayloadTooLarge()
+    try:
+        return msgspec.json.decode(body, type=typ)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"Invalid request body: {_field_message(str(exc))}") from exc
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+
+
+def _field_message(text: str) -> str:
+    # msgspec says "Expected `str`, got `int` - at `$.items[0].name`": name the field plainly.
+    if " - at `$." in text:
+        what, _, where = text.rpartition(" - at `$.")
+        return f"'{where.rstrip('`')}': {what}"
+    return text
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(msgspec.json.encode(data), status, headers, media_type=JSON_TYPE)
+
+
+def api_base(request: Request) -> str:
+    configured = app_state(request).settings.public_url
+    if configured:
+        return configured.rstrip("/") + "/v1"
+    return f"{request.url.scheme}://{request.url.netloc}/v1"
+
+
+# --- errors, tracking ids, access log ----------------------------------------------------------
+
+
+def render_error(exc: ApiError, tid: str) -> Response:
+    body = {
+        "message": exc.message,
+        "errors": [{"description": d} for d in exc.descriptions],
+        "trackingId": tid,
+    }
+    return Response(msgspec.json.encode(body), exc.status, exc.headers, media_type=JSON_TYPE)
+
+
+class ApiMiddleware:
+    """Outermost layer: TrackingID in and out, Webex error bodies, one log line, metrics.
+
+    Any exception that reaches it becomes a Webex-shaped error; an unexpected one is logged
+    with its traceback under the TrackingID and answered 500 with nothing of its insides.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = monotonic()
+        tid = ""
+        for name, value in scope["headers"]:
+            if name == b"trackingid":
+                candidate = value.decode("latin-1")
+                if _TRACKING_RE.match(candidate):
+                    tid = candidate
+                break
+        if not tid:
+            tid = f"breakouts_{uuid.uuid4()}"
+        scope.setdefault("state", {})["tracking_id"] = tid
+        tid_header = (b"trackingid", tid.encode("latin-1"))
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), tid_header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if not isinstance(exc, ApiError):
+                log.error("unhandled_error", tracking_id=tid, exc_info=exc)
+                exc = InternalError()
+            if status == 0:
+                await render_error(exc, tid)(scope, receive, send_with_id)
+        endpoint = scope.get("endpoint")
+        name = getattr(endpoint, "__name__", "unmatched")
+        elapsed = monotonic() - started
+        self.metrics.requests.labels(scope["method"], name, str(status)).inc()
+        self.metrics.latency.labels(name).observe(elapsed)
+        log.info(
+            "request", tracking_id=tid, method=scope["method"], path=scope["path"],
+            status=status, ms=round(elapsed * 1000, 2),
+        )

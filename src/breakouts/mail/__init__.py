@@ -1,0 +1,1 @@
+"""Email: the transactional outbox, its worker and senders (SPEC §7)."""

@@ -1,0 +1,59 @@
+"""Queueing email in the same transaction as the change that causes it.
+
+A row holds what the message must say (a JSON payload), not the rendered message: rendering
+happens in the worker, off the request path. ``Message-ID`` is fixed at enqueue time from the
+event id and the recipient, so every retry or duplicate delivery carries the same one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from breakouts.db import Tx
+
+
+def message_id(event_id: str, recipient: str, domain: str) -> str:
+    digest = hashlib.sha256(recipient.lower().encode()).hexdigest()[:16]
+    return f"<{event_id}.{digest}@{domain}>"
+
+
+def distinct_recipients(emails: Iterable[str]) -> list[str]:
+    """Each person once, compared case-insensitively, first spelling kept, order kept."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for e in emails:
+        key = e.lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
+async def enqueue(
+    tx: Tx,
+    *,
+    event: str,
+    meeting_id: str,
+    recipients: list[tuple[str, dict[str, Any]]],
+    common: dict[str, Any],
+    domain: str,
+    now: int,
+) -> int:
+    """One outbox row per (recipient, per-recipient payload); returns how many."""
+    event_id = uuid.uuid4().hex
+    rows = []
+    for recipient, extra in recipients:
+        payload = json.dumps({**common, **extra, "event": event, "to": recipient})
+        rows.append(
+            (message_id(event_id, recipient, domain), event, meeting_id, recipient, payload, now, now)
+        )
+    await tx.executemany(
+        "INSERT INTO outbox (message_id, event, meeting_id, recipient, payload, status,"
+        " attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+        rows,
+    )
+    return len(rows)

@@ -1,0 +1,1 @@
+"""Meetings: series, their scheduled occurrences and their instances (SPEC §4)."""

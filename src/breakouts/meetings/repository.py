@@ -1,0 +1,283 @@
+"""SQL for meeting series, their occurrences and instances."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from breakouts.db import Row, Tx
+
+_SERIES_COLUMNS = (
+    "s.id, s.host_id, s.title, s.agenda, s.password, s.meeting_number, s.host_key, s.timezone,"
+    " s.start_at, s.end_at, s.recurrence, s.last_end_at, s.breakouts_enabled, s.options,"
+    " p.email AS host_email, p.display_name AS host_name"
+)
+
+
+@dataclass(slots=True)
+class Series:
+    id: str
+    host_id: str
+    host_email: str
+    host_name: str
+    title: str
+    agenda: str | None
+    password: str
+    meeting_number: str
+    host_key: str
+    timezone: str
+    start_at: int
+    end_at: int
+    recurrence: str | None
+    last_end_at: int | None
+    breakouts_enabled: bool
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> int:
+        return self.end_at - self.start_at
+
+
+@dataclass(slots=True)
+class Occurrence:
+    """The stored state of one scheduled meeting (absent row: all defaults)."""
+
+    series_id: str
+    start_at: int
+    has_plan: bool = False
+    breakouts_enabled: bool = False
+    cancelled: bool = False
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Instance:
+    id: str
+    series_id: str
+    occurrence_start: int
+    started_at: int
+    ended_at: int | None
+
+
+def _series(row: Row) -> Series:
+    return Series(
+        row["id"], row["host_id"], row["host_email"], row["host_name"], row["title"],
+        row["agenda"], row["password"], row["meeting_number"], row["host_key"], row["timezone"],
+        row["start_at"], row["end_at"], row["recurrence"], row["last_end_at"],
+        bool(row["breakouts_enabled"]), json.loads(row["options"]),
+    )
+
+
+def _instance(row: Row) -> Instance:
+    return Instance(
+        row["id"], row["series_id"], row["occurrence_start"], row["started_at"], row["ended_at"]
+    )
+
+
+async def get_series(tx: Tx, series_id: str) -> Series | None:
+    row = await tx.fetchone(
+        f"SELECT {_SERIES_COLUMNS} FROM meeting_series s JOIN people p ON p.id = s.host_id"
+        " WHERE s.id = ?",
+        series_id,
+    )
+    return None if row is None else _series(row)
+
+
+async def is_invitee(tx: Tx, series_id: str, email_lower: str) -> bool:
+    return (
+        await tx.fetchval(
+            "SELECT 1 FROM meeting_invitees WHERE series_id = ? AND email_lower = ?",
+            series_id, email_lower,
+        )
+        is not None
+    )
+
+
+async def visible_series(
+    tx: Tx, person_id: str, email_lower: str, lo: int, hi: int, series_id: str | None
+) -> list[Series]:
+    """Series the person hosts or is invited to that may have an occurrence in [lo, hi)."""
+    sql = (
+        f"SELECT {_SERIES_COLUMNS} FROM meeting_series s JOIN people p ON p.id = s.host_id"
+        " WHERE (s.host_id = ? OR s.id IN"
+        " (SELECT series_id FROM meeting_invitees WHERE email_lower = ?))"
+        " AND s.start_at < ? AND (s.last_end_at IS NULL OR s.last_end_at > ?)"
+    )
+    args: list[Any] = [person_id, email_lower, hi, lo - 1]
+    if series_id is not None:
+        sql += " AND s.id = ?"
+        args.append(series_id)
+    rows = await tx.fetchall(sql + " ORDER BY s.start_at, s.id", *args)
+    return [_series(r) for r in rows]
+
+
+async def insert_series(tx: Tx, s: Series, now: int) -> None:
+    await tx.execute(
+        "INSERT INTO meeting_series (id, host_id, title, agenda, password, meeting_number,"
+        " host_key, timezone, start_at, end_at, recurrence, last_end_at, breakouts_enabled,"
+        " options, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        s.id, s.host_id, s.title, s.agenda, s.password, s.meeting_number, s.host_key,
+        s.timezone, s.start_at, s.end_at, s.recurrence, s.last_end_at,
+        int(s.breakouts_enabled), json.dumps(s.options), now, now,
+    )
+
+
+async def update_series(tx: Tx, s: Series, now: int) -> None:
+    await tx.execute(
+        "UPDATE meeting_series SET title = ?, agenda = ?, password = ?, timezone = ?,"
+        " start_at = ?, end_at = ?, recurrence = ?, last_end_at = ?, breakouts_enabled = ?,"
+        " options = ?, updated_at = ? WHERE id = ?",
+        s.title, s.agenda, s.password, s.timezone, s.start_at, s.end_at, s.recurrence,
+        s.last_end_at, int(s.breakouts_enabled), json.dumps(s.options), now, s.id,
+    )
+
+
+async def set_series_breakouts_enabled(tx: Tx, series_id: str, enabled: bool) -> None:
+    await tx.execute(
+        "UPDATE meeting_series SET breakouts_enabled = ? WHERE id = ?", int(enabled), series_id
+    )
+
+
+async def delete_series(tx: Tx, series_id: str) -> None:
+    # Children go first so the delete does not depend on ON DELETE CASCADE being enforced.
+    for table in ("breakout_sessions", "instances", "occurrences", "meeting_invitees"):
+        await tx.execute(f"DELETE FROM {table} WHERE series_id = ?", series_id)
+    await tx.execute("DELETE FROM meeting_series WHERE id = ?", series_id)
+
+
+@dataclass(frozen=True, slots=True)
+class InviteeRow:
+    email: str
+    display_name: str | None
+    co_host: bool
+
+
+async def insert_invitees(tx: Tx, series_id: str, invitees: list[InviteeRow]) -> None:
+    await tx.executemany(
+        "INSERT INTO meeting_invitees (series_id, email_lower, email, display_name, co_host)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(series_id, i.email.lower(), i.email, i.display_name, int(i.co_host)) for i in invitees],
+    )
+
+
+async def list_invitees(tx: Tx, series_id: str) -> list[InviteeRow]:
+    rows = await tx.fetchall(
+        "SELECT email, display_name, co_host FROM meeting_invitees WHERE series_id = ?"
+        " ORDER BY email_lower",
+        series_id,
+    )
+    return [InviteeRow(r["email"], r["display_name"], bool(r["co_host"])) for r in rows]
+
+
+# --- occurrences ---------------------------------------------------------------------------
+
+
+def _occurrence(row: Row) -> Occurrence:
+    return Occurrence(
+        row["series_id"], row["start_at"], bool(row["has_plan"]),
+        bool(row["breakouts_enabled"]), bool(row["cancelled"]), json.loads(row["overrides"]),
+    )
+
+
+async def get_occurrence(tx: Tx, series_id: str, start_at: int) -> Occurrence | None:
+    row = await tx.fetchone(
+        "SELECT series_id, start_at, has_plan, breakouts_enabled, cancelled, overrides"
+        " FROM occurrences WHERE series_id = ? AND start_at = ?",
+        series_id, start_at,
+    )
+    return None if row is None else _occurrence(row)
+
+
+async def occurrences_between(tx: Tx, series_id: str, lo: int, hi: int) -> dict[int, Occurrence]:
+    rows = await tx.fetchall(
+        "SELECT series_id, start_at, has_plan, breakouts_enabled, cancelled, overrides"
+        " FROM occurrences WHERE series_id = ? AND start_at >= ? AND start_at < ?",
+        series_id, lo, hi,
+    )
+    return {r["start_at"]: _occurrence(r) for r in rows}
+
+
+async def save_occurrence(tx: Tx, o: Occurrence) -> None:
+    await tx.execute(
+        "INSERT INTO occurrences (series_id, start_at, has_plan, breakouts_enabled, cancelled,"
+        " overrides) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (series_id, start_at) DO UPDATE SET"
+        " has_plan = excluded.has_plan, breakouts_enabled = excluded.breakouts_enabled,"
+        " cancelled = excluded.cancelled, overrides = excluded.overrides",
+        o.series_id, o.start_at, int(o.has_plan), int(o.breakouts_enabled), int(o.cancelled),
+        json.dumps(o.overrides),
+    )
+
+
+async def clear_future_plans(tx: Tx, series_id: str, after: int) -> None:
+    """Future occurrences fall back to the series plan (and its flag)."""
+    await tx.execute(
+        "UPDATE occurrences SET has_plan = 0, breakouts_enabled = 0"
+        " WHERE series_id = ? AND start_at > ? AND has_plan = 1",
+        series_id, after,
+    )
+
+
+# --- instances -----------------------------------------------------------------------------
+
+_INSTANCE_COLUMNS = "id, series_id, occurrence_start, started_at, ended_at"
+
+
+async def get_instance(tx: Tx, instance_id: str) -> Instance | None:
+    row = await tx.fetchone(f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE id = ?", instance_id)
+    return None if row is None else _instance(row)
+
+
+async def live_instance(tx: Tx, series_id: str) -> Instance | None:
+    row = await tx.fetchone(
+        f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE series_id = ? AND ended_at IS NULL",
+        series_id,
+    )
+    return None if row is None else _instance(row)
+
+
+async def instance_for_occurrence(tx: Tx, series_id: str, start_at: int) -> Instance | None:
+    row = await tx.fetchone(
+        f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE series_id = ? AND occurrence_start = ?"
+        " ORDER BY started_at DESC LIMIT 1",
+        series_id, start_at,
+    )
+    return None if row is None else _instance(row)
+
+
+async def instances_of(tx: Tx, series_id: str) -> dict[int, Instance]:
+    rows = await tx.fetchall(
+        f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE series_id = ? ORDER BY started_at",
+        series_id,
+    )
+    return {r["occurrence_start"]: _instance(r) for r in rows}
+
+
+async def visible_instances(
+    tx: Tx, person_id: str, email_lower: str, lo: int, hi: int, series_id: str | None
+) -> list[Instance]:
+    sql = (
+        f"SELECT i.id, i.series_id, i.occurrence_start, i.started_at, i.ended_at"
+        " FROM instances i JOIN meeting_series s ON s.id = i.series_id"
+        " WHERE (s.host_id = ? OR s.id IN"
+        " (SELECT series_id FROM meeting_invitees WHERE email_lower = ?))"
+        " AND i.started_at >= ? AND i.started_at < ?"
+    )
+    args: list[Any] = [person_id, email_lower, lo, hi]
+    if series_id is not None:
+        sql += " AND i.series_id = ?"
+        args.append(series_id)
+    rows = await tx.fetchall(sql + " ORDER BY i.started_at, i.id", *args)
+    return [_instance(r) for r in rows]
+
+
+async def insert_instance(tx: Tx, i: Instance) -> None:
+    await tx.execute(
+        "INSERT INTO instances (id, series_id, occurrence_start, started_at, ended_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        i.id, i.series_id, i.occurrence_start, i.started_at, i.ended_at,
+    )
+
+
+async def end_instance(tx: Tx, instance_id: str, ended_at: int) -> None:
+    await tx.execute("UPDATE instances SET ended_at = ? WHERE id = ?", ended_at, instance_id)

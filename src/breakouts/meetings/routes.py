@@ -1,0 +1,135 @@
+"""HTTP routes for /v1/meetings: parse the request, call the service, shape the answer."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from breakouts.context import Ctx
+from breakouts.errors import BadRequest
+from breakouts.http import (
+    api_base,
+    app_state,
+    host_email_of,
+    json_body,
+    json_response,
+    parse_bool,
+    run,
+)
+from breakouts.meetings import service
+from breakouts.meetings.schemas import (
+    CreateMeetingObject,
+    EndMeetingRequestObject,
+    UpdateMeetingObject,
+)
+from breakouts.meetings.view import render
+from breakouts.routing import resource
+
+MEETING_TYPES = ("meetingSeries", "scheduledMeeting", "meeting")
+STATES = ("active", "scheduled", "ready", "lobby", "inProgress", "ended", "missed", "expired")
+
+
+async def create_meeting(request: Request) -> Response:
+    body = await json_body(request, CreateMeetingObject)
+    site, base = app_state(request).site, api_base(request)
+
+    async def op(ctx: Ctx) -> dict[str, object]:
+        return render(await service.create_meeting(ctx, body), site, base)
+
+    return json_response(await run(request, op, write=True, host_email=body.host_email))
+
+
+async def get_meeting(request: Request) -> Response:
+    meeting_id = request.path_params["meetingId"]
+    parse_bool(request.query_params.get("current"), "current", False)
+    site, base = app_state(request).site, api_base(request)
+
+    async def op(ctx: Ctx) -> dict[str, object]:
+        return render(await service.get_meeting(ctx, meeting_id), site, base)
+
+    return json_response(await run(request, op, write=False, host_email=host_email_of(request)))
+
+
+def _list_query(request: Request) -> service.ListQuery:
+    q = request.query_params
+    meeting_type = q.get("meetingType")
+    if meeting_type is not None and meeting_type not in MEETING_TYPES:
+        raise BadRequest(f"'meetingType' must be one of {', '.join(MEETING_TYPES)}.")
+    state = q.get("state")
+    if state is not None and state not in STATES:
+        raise BadRequest(f"'state' must be one of {', '.join(STATES)}.")
+    raw_max = q.get("max", str(service.DEFAULT_PAGE))
+    if not raw_max.isdigit() or not 1 <= int(raw_max) <= service.MAX_PAGE:
+        raise BadRequest(f"'max' must be a whole number from 1 to {service.MAX_PAGE}.")
+    raw_offset = q.get("offset", "0")
+    if not raw_offset.isdigit() or int(raw_offset) > 100_000:
+        raise BadRequest("'offset' must be a whole number from 0 to 100000.")
+    return service.ListQuery(
+        meeting_type, state, q.get("meetingSeriesId"), q.get("from"), q.get("to"),
+        int(raw_max), int(raw_offset),
+    )
+
+
+async def list_meetings(request: Request) -> Response:
+    query = _list_query(request)
+    site, base = app_state(request).site, api_base(request)
+
+    async def op(ctx: Ctx) -> tuple[list[dict[str, object]], bool]:
+        views, more = await service.list_meetings(ctx, query)
+        return [render(v, site, base) for v in views], more
+
+    items, more = await run(request, op, write=False, host_email=host_email_of(request))
+    headers = {}
+    if more:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
+        params.append(("offset", str(query.offset + query.max)))
+        headers["Link"] = f'<{base}/meetings?{urlencode(params)}>; rel="next"'
+    return json_response({"items": items}, headers=headers)
+
+
+async def update_meeting(request: Request) -> Response:
+    """PUT and PATCH: fields present replace the stored ones (PATCH may say application/json-patch+json)."""
+    meeting_id = request.path_params["meetingId"]
+    body = await json_body(request, UpdateMeetingObject, media=("application/json-patch+json",))
+    site, base = app_state(request).site, api_base(request)
+
+    async def op(ctx: Ctx) -> dict[str, object]:
+        return render(await service.update_meeting(ctx, meeting_id, body), site, base)
+
+    return json_response(await run(request, op, write=True, host_email=body.host_email))
+
+
+async def delete_meeting(request: Request) -> Response:
+    meeting_id = request.path_params["meetingId"]
+    send_email = parse_bool(request.query_params.get("sendEmail"), "sendEmail", True)
+
+    async def op(ctx: Ctx) -> None:
+        await service.delete_meeting(ctx, meeting_id, send_email)
+
+    await run(request, op, write=True, host_email=host_email_of(request))
+    return Response(status_code=204)
+
+
+async def end_meeting(request: Request) -> Response:
+    meeting_id = request.path_params["meetingId"]
+    if await request.body():
+        await json_body(request, EndMeetingRequestObject)
+
+    async def op(ctx: Ctx) -> None:
+        await service.end_meeting(ctx, meeting_id)
+
+    await run(request, op, write=True, host_email=host_email_of(request))
+    return Response(status_code=204)
+
+
+routes = [
+    resource("/v1/meetings", {"GET": list_meetings, "POST": create_meeting}),
+    resource(
+        "/v1/meetings/{meetingId}",
+        {"GET": get_meeting, "PUT": update_meeting, "PATCH": update_meeting,
+         "DELETE": delete_meeting},
+    ),
+    resource("/v1/meetings/{meetingId}/end", {"POST": end_meeting}),
+]

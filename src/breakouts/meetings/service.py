@@ -1,0 +1,439 @@
+"""Meeting operations, named after the upstream operations (createMeeting, listMeetings, …)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from dateutil.parser import isoparse
+
+from breakouts.breakouts import repository as sessions_repo
+from breakouts.breakouts.rules import build_plan
+from breakouts.context import Ctx
+from breakouts.db import Tx
+from breakouts.errors import BadRequest, Conflict, NotFound
+from breakouts.ids import (
+    new_hex32,
+    new_host_key,
+    new_instance_scope,
+    new_meeting_number,
+    new_password,
+    parse_meeting_id,
+    scheduled_meeting_id,
+)
+from breakouts.mail import outbox
+from breakouts.meetings import occurrences, states
+from breakouts.meetings import repository as repo
+from breakouts.meetings.repository import Instance, InviteeRow, Occurrence, Series
+from breakouts.meetings.schemas import OPTION_FIELDS, CreateMeetingObject, UpdateMeetingObject
+from breakouts.meetings.view import (
+    MEETING_NOT_FOUND,
+    MeetingView,
+    load_meeting,
+    parse_or_404,
+    require_host,
+    view_of,
+)
+from breakouts.people.service import is_email
+
+MIN_DURATION = 10 * 60
+MAX_DURATION = 23 * 3600 + 59 * 60
+MAX_PAGE = 100
+DEFAULT_PAGE = 10
+WEEK = 7 * 24 * 3600
+
+
+def parse_time(value: str, field: str, timezone: str) -> int:
+    """Any ISO 8601 date-time; without an offset it is read in ``timezone``. Truncated to the minute."""
+    try:
+        dt = isoparse(value.strip())
+    except (ValueError, OverflowError) as exc:
+        raise BadRequest(f"'{field}' is not an ISO 8601 date-time: '{value}'.") from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=occurrences.zone(timezone))
+    try:
+        epoch = int(dt.timestamp())
+    except (OverflowError, OSError, ValueError) as exc:
+        raise BadRequest(f"'{field}' is out of range: '{value}'.") from exc
+    if not 0 < epoch < 253402300799:  # 9999-12-31
+        raise BadRequest(f"'{field}' is out of range: '{value}'.")
+    return epoch - epoch % 60
+
+
+def _check_times(start: int, end: int, now: int) -> None:
+    if start < now - now % 60:
+        raise BadRequest("'start' cannot be in the past.")
+    if end <= start:
+        raise BadRequest("'end' must be after 'start'.")
+    if not MIN_DURATION <= end - start <= MAX_DURATION:
+        raise BadRequest("The meeting must last between 10 minutes and 23 hours 59 minutes.")
+
+
+def _options(body: msgspec.Struct) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, json_name in OPTION_FIELDS:
+        value = getattr(body, name)
+        if value is not None:
+            out[json_name] = value
+    return out
+
+
+def meeting_mail(view: MeetingView, ctx: Ctx) -> dict[str, Any]:
+    """What every email about this meeting says: title, time, who acted."""
+    s = view.series
+    title = s.title
+    if view.occurrence is not None:
+        title = view.occurrence.overrides.get("title", title)
+    return {
+        "meetingId": view.ref.raw,
+        "title": title,
+        "start": view.start,
+        "end": view.end,
+        "timezone": s.timezone,
+        "recurrence": s.recurrence if view.ref.kind == "series" else None,
+        "hostEmail": s.host_email,
+        "hostName": s.host_name,
+        "actorEmail": ctx.caller.actor.email,
+        "actorName": ctx.caller.actor.display_name,
+        "onBehalf": ctx.caller.on_behalf,
+        "siteUrl": ctx.site.site_url,
+    }
+
+
+async def _mail_everyone(ctx: Ctx, view: MeetingView, event: str, extra: dict[str, Any]) -> None:
+    invitees = [i.email for i in await repo.list_invitees(ctx.tx, view.series.id)]
+    recipients = outbox.distinct_recipients([view.series.host_email, *invitees])
+    await outbox.enqueue(
+        ctx.tx,
+        event=event,
+        meeting_id=view.ref.raw,
+        recipients=[
+            (r, {"role": "host" if r == view.series.host_email else "invitee"}) for r in recipients
+        ],
+        common={**meeting_mail(view, ctx), **extra},
+        domain=ctx.site.mail_domain,
+        now=ctx.now,
+    )
+
+
+# --- createMeeting ---------------------------------------------------------------------------
+
+
+async def create_meeting(ctx: Ctx, body: CreateMeetingObject) -> MeetingView:
+    timezone = body.timezone or "UTC"
+    occurrences.zone(timezone)
+    start = parse_time(body.start, "start", timezone)
+    end = parse_time(body.end, "end", timezone)
+    _check_times(start, end, ctx.now)
+    recurrence = body.recurrence.strip() if body.recurrence else None
+    last = occurrences.last_start(recurrence, start, timezone)
+    plan = build_plan([(b.name, b.invitees) for b in body.breakout_sessions], "breakoutSessions")
+    if body.enabled_breakout_sessions is False and plan:
+        raise BadRequest("'breakoutSessions' requires 'enabledBreakoutSessions' to be true.")
+    host = ctx.caller.person
+    invitees = _invitees(body, host.email)
+    series = Series(
+        id=new_hex32(),
+        host_id=host.id,
+        host_email=host.email,
+        host_name=host.display_name,
+        title=body.title,
+        agenda=body.agenda,
+        password=body.password or new_password(),
+        meeting_number=new_meeting_number(),
+        host_key=new_host_key(),
+        timezone=timezone,
+        start_at=start,
+        end_at=end,
+        recurrence=recurrence,
+        last_end_at=None if last is None else last + (end - start),
+        breakouts_enabled=bool(body.enabled_breakout_sessions or plan),
+        options=_options(body),
+    )
+    await repo.insert_series(ctx.tx, series, ctx.now)
+    await repo.insert_invitees(ctx.tx, series.id, invitees)
+    await sessions_repo.insert_sessions(ctx.tx, series.id, "", None, plan)
+    view = await view_of(ctx.tx, ctx.now, parse_or_404(series.id), series)
+    if body.send_email:
+        await _mail_everyone(ctx, view, "meeting.created", {})
+    return view
+
+
+def _invitees(body: CreateMeetingObject, host_email: str) -> list[InviteeRow]:
+    out: dict[str, InviteeRow] = {}
+    for n, i in enumerate(body.invitees):
+        if not is_email(i.email):
+            raise BadRequest(f"'invitees[{n}].email' is not a valid email: '{i.email}'.")
+        key = i.email.lower()
+        if key != host_email.lower() and key not in out:
+            out[key] = InviteeRow(i.email, i.display_name, i.co_host)
+    return list(out.values())
+
+
+# --- getMeeting ------------------------------------------------------------------------------
+
+
+async def get_meeting(ctx: Ctx, meeting_id: str) -> MeetingView:
+    return await load_meeting(ctx, meeting_id)
+
+
+# --- listMeetings ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    meeting_type: str | None
+    state: str | None
+    series_id: str | None
+    from_: str | None
+    to: str | None
+    max: int
+    offset: int
+
+
+def _window(q: ListQuery, now: int, kind: str) -> tuple[int, int]:
+    lo = parse_time(q.from_, "from", "UTC") if q.from_ else None
+    hi = parse_time(q.to, "to", "UTC") if q.to else None
+    if lo is None and hi is None:
+        lo, hi = (now - WEEK, now) if kind == "meeting" else (now, now + WEEK)
+    elif lo is None:
+        assert hi is not None
+        lo = hi - WEEK
+    elif hi is None:
+        hi = lo + WEEK
+    if lo > hi:
+        raise BadRequest("'from' cannot be after 'to'.")
+    return lo, hi
+
+
+async def list_meetings(ctx: Ctx, q: ListQuery) -> tuple[list[MeetingView], bool]:
+    """One page of meetings and whether there is another."""
+    series_id = None
+    if q.series_id is not None:
+        ref = parse_meeting_id(q.series_id)
+        if ref is None or ref.kind != "series":
+            raise BadRequest(f"'meetingSeriesId' is not a meeting series id: '{q.series_id}'.")
+        series_id = ref.series_id
+    kinds = (
+        [q.meeting_type] if q.meeting_type
+        else (["scheduledMeeting", "meeting"] if series_id else ["meetingSeries"])
+    )
+    views: list[MeetingView] = []
+    cap = q.offset + q.max + 1
+    for kind in kinds:
+        lo, hi = _window(q, ctx.now, kind)
+        if kind == "meeting":
+            views += await _list_instances(ctx, lo, hi, series_id)
+        else:
+            views += await _list_planned(ctx, kind, lo, hi, series_id, cap)
+    if q.state:
+        views = [v for v in views if v.state == q.state]
+    views.sort(key=lambda v: (v.start, v.ref.raw))
+    page = views[q.offset : q.offset + q.max]
+    return page, len(views) > q.offset + q.max
+
+
+async def _list_planned(
+    ctx: Ctx, kind: str, lo: int, hi: int, series_id: str | None, cap: int
+) -> list[MeetingView]:
+    person = ctx.caller.person
+    out: list[MeetingView] = []
+    # An occurrence that started before `lo` but is still on counts: widen by the longest meeting.
+    candidates = await repo.visible_series(
+        ctx.tx, person.id, person.email.lower(), lo - MAX_DURATION, hi, series_id
+    )
+    for s in candidates:
+        starts = occurrences.starts_between(
+            s.recurrence, s.start_at, s.timezone, lo - s.duration + 1, hi, cap
+        )
+        if not starts:
+            continue
+        if kind == "meetingSeries":
+            out.append(await view_of(ctx.tx, ctx.now, parse_or_404(s.id), s))
+            continue
+        occs = await repo.occurrences_between(ctx.tx, s.id, starts[0], starts[-1] + 1)
+        insts = await repo.instances_of(ctx.tx, s.id)
+        for start in starts:
+            occ = occs.get(start) or Occurrence(s.id, start)
+            if occ.cancelled:
+                continue
+            inst = insts.get(start)
+            state = states.scheduled_state(
+                ctx.now, start + s.duration, inst is not None,
+                inst is not None and inst.ended_at is not None,
+            )
+            ref = parse_or_404(scheduled_meeting_id(s.id, start))
+            out.append(MeetingView(ref, s, state, occurrence=occ, instance=inst))
+    return out
+
+
+async def _list_instances(ctx: Ctx, lo: int, hi: int, series_id: str | None) -> list[MeetingView]:
+    person = ctx.caller.person
+    out: list[MeetingView] = []
+    cache: dict[str, Series] = {}
+    for inst in await repo.visible_instances(
+        ctx.tx, person.id, person.email.lower(), lo, hi, series_id
+    ):
+        s = cache.get(inst.series_id) or await repo.get_series(ctx.tx, inst.series_id)
+        assert s is not None
+        cache[s.id] = s
+        ref = parse_or_404(inst.id)
+        out.append(MeetingView(ref, s, states.instance_state(inst.ended_at), instance=inst))
+    return out
+
+
+# --- updateMeeting / patchMeeting ------------------------------------------------------------
+
+
+def _require_pre_meeting(view: MeetingView) -> None:
+    if view.ref.kind == "instance":
+        raise BadRequest(f"Meeting ID '{view.ref.raw}' is not allowed for this API.")
+    if view.state in ("inProgress", "ready"):
+        raise Conflict("Meeting is in progress.")
+    if view.state in ("ended", "missed", "expired"):
+        raise Conflict(f"Meeting is {view.state} and can no longer be changed.")
+
+
+async def update_meeting(ctx: Ctx, meeting_id: str, body: UpdateMeetingObject) -> MeetingView:
+    view = await load_meeting(ctx, meeting_id)
+    require_host(view, ctx.caller)
+    _require_pre_meeting(view)
+    s = view.series
+    if view.ref.kind == "scheduled":
+        await _update_occurrence(ctx, view, body)
+    else:
+        timezone = body.timezone or s.timezone
+        occurrences.zone(timezone)
+        start = parse_time(body.start, "start", timezone) if body.start else s.start_at
+        end = parse_time(body.end, "end", timezone) if body.end else start + s.duration
+        if body.start or body.end:
+            _check_times(start, end, ctx.now)
+        elif end <= start:
+            raise BadRequest("'end' must be after 'start'.")
+        recurrence = s.recurrence
+        if body.recurrence is not None:
+            recurrence = body.recurrence.strip() or None
+        last = occurrences.last_start(recurrence, start, timezone)
+        s.title = body.title if body.title is not None else s.title
+        s.agenda = body.agenda if body.agenda is not None else s.agenda
+        s.password = body.password or s.password
+        s.timezone, s.start_at, s.end_at, s.recurrence = timezone, start, end, recurrence
+        s.last_end_at = None if last is None else last + (end - start)
+        if body.enabled_breakout_sessions is not None:
+            s.breakouts_enabled = body.enabled_breakout_sessions
+        s.options.update(_options(body))
+        await repo.update_series(ctx.tx, s, ctx.now)
+    view = await view_of(ctx.tx, ctx.now, view.ref, s)
+    if body.send_email:
+        await _mail_everyone(ctx, view, "meeting.updated", {})
+    return view
+
+
+async def _update_occurrence(ctx: Ctx, view: MeetingView, body: UpdateMeetingObject) -> None:
+    if body.start or body.end or body.timezone or body.recurrence:
+        raise BadRequest(
+            "Changing 'start', 'end', 'timezone' or 'recurrence' of a single scheduled meeting "
+            "is not supported; change the meeting series."
+        )
+    occ = view.occurrence
+    assert occ is not None
+    for name in ("title", "agenda", "password"):
+        value = getattr(body, name)
+        if value is not None:
+            occ.overrides[name] = value
+    if body.enabled_breakout_sessions is not None:
+        if not occ.has_plan:
+            occ.has_plan = True
+            plan = await sessions_repo.list_sessions(ctx.tx, view.series.id, "")
+            await _copy_plan(ctx.tx, view.series.id, view.ref.scope, occ.start_at, plan)
+        occ.breakouts_enabled = body.enabled_breakout_sessions
+    await repo.save_occurrence(ctx.tx, occ)
+
+
+async def _copy_plan(
+    tx: Tx, series_id: str, scope: str, occurrence_start: int | None, plan: list[sessions_repo.Session]
+) -> None:
+    copies = [sessions_repo.Session(new_hex32(), p.name, p.invitees) for p in plan]
+    await sessions_repo.insert_sessions(tx, series_id, scope, occurrence_start, copies)
+
+
+# --- deleteMeeting ---------------------------------------------------------------------------
+
+
+async def delete_meeting(ctx: Ctx, meeting_id: str, send_email: bool) -> None:
+    view = await load_meeting(ctx, meeting_id)
+    require_host(view, ctx.caller)
+    _require_pre_meeting(view)
+    if send_email:
+        await _mail_everyone(ctx, view, "meeting.cancelled", {})
+    if view.ref.kind == "series":
+        await repo.delete_series(ctx.tx, view.series.id)
+        return
+    occ = view.occurrence
+    assert occ is not None
+    occ.cancelled = True
+    await sessions_repo.delete_scope(ctx.tx, view.series.id, view.ref.scope)
+    await repo.save_occurrence(ctx.tx, occ)
+
+
+# --- endMeeting and starting (the control plane's "start") ------------------------------------
+
+
+async def end_meeting(ctx: Ctx, meeting_id: str) -> MeetingView:
+    view = await load_meeting(ctx, meeting_id)
+    require_host(view, ctx.caller)
+    inst = view.live if view.ref.kind == "series" else view.instance
+    if inst is None or inst.ended_at is not None:
+        raise Conflict("Meeting is not in progress.")
+    await end_instance(ctx.tx, inst, ctx.now)
+    return view
+
+
+async def end_instance(tx: Tx, inst: Instance, now: int) -> None:
+    await repo.end_instance(tx, inst.id, now)
+    scope = inst.id.split("_", 1)[1]
+    await sessions_repo.end_sessions(tx, inst.series_id, scope, inst.started_at, now)
+
+
+async def start_meeting(tx: Tx, now: int, meeting_id: str) -> Instance:
+    """Start a scheduled meeting (a series: its next occurrence); returns the new instance.
+
+    The instance copies the breakout sessions planned for that occurrence.
+    """
+    ref = parse_or_404(meeting_id)
+    series = await repo.get_series(tx, ref.series_id)
+    if series is None:
+        raise NotFound(MEETING_NOT_FOUND)
+    if await repo.live_instance(tx, series.id) is not None:
+        raise Conflict("Meeting is in progress.")
+    if ref.kind == "instance":
+        raise BadRequest(f"Meeting ID '{meeting_id}' is an instance; start a scheduled meeting.")
+    if ref.kind == "series":
+        start = await _next_startable(tx, series, now)
+        ref = parse_or_404(scheduled_meeting_id(series.id, start))
+    view = await view_of(tx, now, ref, series)
+    if view.state != "scheduled":
+        raise Conflict(f"Meeting is {view.state} and cannot be started.")
+    assert ref.occurrence_start is not None
+    occ = view.occurrence
+    scope = ref.scope if occ is not None and occ.has_plan else ""
+    plan = await sessions_repo.list_sessions(tx, series.id, scope)
+    inst = Instance(f"{series.id}_{new_instance_scope()}", series.id, ref.occurrence_start, now, None)
+    await repo.insert_instance(tx, inst)
+    await _copy_plan(tx, series.id, inst.id.split("_", 1)[1], None, plan)
+    return inst
+
+
+async def _next_startable(tx: Tx, series: Series, now: int) -> int:
+    after = now - series.duration + 1
+    for _ in range(1000):
+        start = occurrences.first_start_after(series.recurrence, series.start_at, series.timezone, after)
+        if start is None:
+            break
+        occ = await repo.get_occurrence(tx, series.id, start)
+        inst = await repo.instance_for_occurrence(tx, series.id, start)
+        if (occ is None or not occ.cancelled) and inst is None:
+            return start
+        after = start + 1
+    raise Conflict("The meeting series has no occurrence left to start.")

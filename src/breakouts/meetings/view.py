@@ -1,0 +1,176 @@
+"""Finding a meeting by id as the caller may see it, and rendering it in the upstream shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from breakouts.auth import Caller
+from breakouts.context import Ctx, Site
+from breakouts.db import Tx
+from breakouts.errors import Forbidden, NotFound
+from breakouts.ids import MeetingRef, parse_meeting_id, person_api_id, scheduled_meeting_id
+from breakouts.meetings import occurrences, states
+from breakouts.meetings import repository as repo
+from breakouts.meetings.repository import Instance, Occurrence, Series
+
+MEETING_NOT_FOUND = "Meeting not found."
+
+
+@dataclass(slots=True)
+class MeetingView:
+    """A meeting of any kind with everything its state depends on."""
+
+    ref: MeetingRef
+    series: Series
+    state: str
+    occurrence: Occurrence | None = None  # scheduled meetings
+    instance: Instance | None = None  # instances; for a scheduled meeting, its latest instance
+    live: Instance | None = None  # series: the instance in progress, if any
+
+    @property
+    def start(self) -> int:
+        if self.ref.kind == "scheduled":
+            assert self.ref.occurrence_start is not None
+            return self.ref.occurrence_start
+        if self.ref.kind == "instance" and self.instance is not None:
+            return self.instance.started_at
+        return self.series.start_at
+
+    @property
+    def end(self) -> int:
+        if self.ref.kind == "instance" and self.instance is not None:
+            if self.instance.ended_at is not None:
+                return self.instance.ended_at
+            return self.instance.occurrence_start + self.series.duration
+        return self.start + self.series.duration
+
+
+def parse_or_404(meeting_id: str) -> MeetingRef:
+    ref = parse_meeting_id(meeting_id)
+    if ref is None:
+        raise NotFound(MEETING_NOT_FOUND)
+    return ref
+
+
+async def can_see(tx: Tx, series: Series, caller: Caller) -> bool:
+    return series.host_id == caller.person.id or await repo.is_invitee(
+        tx, series.id, caller.person.email.lower()
+    )
+
+
+def require_host(view: MeetingView, caller: Caller) -> None:
+    """Only the host (or an admin acting as the host) may change a meeting."""
+    if view.series.host_id != caller.person.id:
+        raise Forbidden("Only the meeting host can change this meeting.")
+
+
+async def load_meeting(ctx: Ctx, meeting_id: str) -> MeetingView:
+    """The meeting the caller may see, or 404 (unknown, malformed, deleted and invisible alike)."""
+    ref = parse_or_404(meeting_id)
+    series = await repo.get_series(ctx.tx, ref.series_id)
+    if series is None or not await can_see(ctx.tx, series, ctx.caller):
+        raise NotFound(MEETING_NOT_FOUND)
+    return await view_of(ctx.tx, ctx.now, ref, series)
+
+
+async def view_of(tx: Tx, now: int, ref: MeetingRef, series: Series) -> MeetingView:
+    if ref.kind == "series":
+        live = await repo.live_instance(tx, series.id)
+        state = states.series_state(now, series.last_end_at, live is not None)
+        return MeetingView(ref, series, state, live=live)
+    if ref.kind == "scheduled":
+        start = ref.occurrence_start
+        assert start is not None
+        if not occurrences.is_occurrence(series.recurrence, series.start_at, series.timezone, start):
+            raise NotFound(MEETING_NOT_FOUND)
+        occ = await repo.get_occurrence(tx, series.id, start) or Occurrence(series.id, start)
+        if occ.cancelled:
+            raise NotFound(MEETING_NOT_FOUND)
+        inst = await repo.instance_for_occurrence(tx, series.id, start)
+        state = states.scheduled_state(
+            now, start + series.duration, inst is not None, inst is not None and inst.ended_at is not None
+        )
+        return MeetingView(ref, series, state, occurrence=occ, instance=inst)
+    inst = await repo.get_instance(tx, ref.raw)
+    if inst is None or inst.series_id != series.id:
+        raise NotFound(MEETING_NOT_FOUND)
+    return MeetingView(ref, series, states.instance_state(inst.ended_at), instance=inst)
+
+
+def breakouts_enabled(view: MeetingView) -> bool:
+    occ = view.occurrence
+    if occ is not None and occ.has_plan:
+        return occ.breakouts_enabled
+    return view.series.breakouts_enabled
+
+
+def format_time(epoch: int, timezone: str) -> str:
+    """ISO 8601 in the meeting's timezone; ``Z`` for UTC, as upstream."""
+    if timezone == "UTC":
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, occurrences.zone(timezone)).isoformat()
+
+
+def render(view: MeetingView, site: Site, api_base: str) -> dict[str, Any]:
+    """The upstream meeting object (every field the official schema marks required)."""
+    s = view.series
+    tz = s.timezone
+    overrides = view.occurrence.overrides if view.occurrence is not None else {}
+    mid = view.ref.raw
+    meeting_type = {"series": "meetingSeries", "scheduled": "scheduledMeeting"}.get(
+        view.ref.kind, "meeting"
+    )
+    out: dict[str, Any] = {
+        "id": mid,
+        "meetingNumber": s.meeting_number,
+        "title": overrides.get("title", s.title),
+        "password": overrides.get("password", s.password),
+        "phoneAndVideoSystemPassword": _numeric_password(s.password),
+        "meetingType": meeting_type,
+        "state": view.state,
+        "timezone": tz,
+        "start": format_time(view.start, tz),
+        "end": format_time(view.end, tz),
+        "hostUserId": person_api_id(s.host_id),
+        "hostDisplayName": s.host_name,
+        "hostEmail": s.host_email,
+        "hostKey": s.host_key,
+        "siteUrl": site.site_url,
+        "webLink": f"{site.web_base}/{site.site_url.split('.')[0]}/j.php?MTID=m{s.id}",
+        "sipAddress": f"{s.meeting_number}@{site.site_url}",
+        "telephony": {
+            "accessCode": s.meeting_number,
+            "callInNumbers": [
+                {"label": "Call-in toll-free number (US/Canada)",
+                 "callInNumber": "+1-800-555-0100", "tollType": "tollFree"},
+                {"label": "Call-in toll number (US/Canada)",
+                 "callInNumber": "+1-408-555-0100", "tollType": "toll"},
+            ],
+            "links": [{"rel": "globalCallinNumbers",
+                       "href": f"/v1/meetings/{mid}/globalCallinNumbers", "method": "GET"}],
+        },
+        "enabledBreakoutSessions": breakouts_enabled(view),
+        "links": [{"rel": "breakoutSessions",
+                   "href": f"{api_base}/meetings/{mid}/breakoutSessions", "method": "GET"}],
+    }
+    agenda = overrides.get("agenda", s.agenda)
+    if agenda is not None:
+        out["agenda"] = agenda
+    out.update(s.options)
+    if view.ref.kind == "series":
+        if s.recurrence:
+            out["recurrence"] = s.recurrence
+    else:
+        out["meetingSeriesId"] = s.id
+    if view.ref.kind == "scheduled":
+        out["isModified"] = bool(overrides)
+    if view.ref.kind == "instance" and view.instance is not None:
+        out["scheduledMeetingId"] = scheduled_meeting_id(s.id, view.instance.occurrence_start)
+    return out
+
+
+def _numeric_password(password: str) -> str:
+    digits = "".join(str(ord(c) % 10) for c in password)
+    return (digits * 2)[:8]

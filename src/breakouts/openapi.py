@@ -1,0 +1,247 @@
+"""The OpenAPI 3.0.3 document served at /openapi.json, built from the msgspec schemas.
+
+Operation ids and parameters are the upstream ones (official Webex spec, CC BY 4.0, see
+shared/reference). 3.0.3 rather than 3.1 because the offline Swagger UI we ship (4.15) renders
+3.0 only; msgspec's ``anyOf [X, null]`` becomes ``nullable``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from breakouts import __version__
+from breakouts.meetings.schemas import (
+    BreakoutSessionsObject,
+    CreateMeetingObject,
+    EndMeetingRequestObject,
+    ErrorObject,
+    MeetingObject,
+    MeetingsList,
+    UpdateMeetingBreakoutSessionsObject,
+    UpdateMeetingObject,
+)
+
+_REF = "#/components/schemas/{name}"
+
+ERROR_TEXT = {
+    "400": "Bad Request: invalid parameter or body; the message names the field.",
+    "401": "Unauthorized: missing, unknown or expired bearer token.",
+    "403": "Forbidden: the token lacks the scope, or the caller is not the meeting host.",
+    "404": "Not Found: unknown, malformed, deleted or invisible meeting, or unknown host.",
+    "405": "Method Not Allowed (see the Allow header).",
+    "409": "Conflict: the meeting is in progress, ended, missed or expired.",
+    "413": "Payload Too Large: the request body exceeds the configured limit.",
+    "415": "Unsupported Media Type: the body is not JSON.",
+    "423": "Locked: a concurrent change holds the meeting; retry after Retry-After seconds.",
+    "429": "Too Many Requests: per-token rate limit; retry after Retry-After seconds.",
+    "500": "Internal Server Error: nothing was changed; quote the trackingId.",
+    "503": "Service Unavailable: the database is unreachable or overloaded; see Retry-After.",
+    "504": "Gateway Timeout: a database statement ran past its time limit; see Retry-After.",
+}
+_RETRY = {"423", "429", "503", "504"}
+
+NOT_PRODUCED = (
+    "Of the upstream's generic status list, 428 (files that must be force-downloaded) does not "
+    "apply because this service serves no files, and 502 is a proxy's answer, so neither is "
+    "produced here. Every error body is `{message, errors[{description}], trackingId}` and every "
+    "response carries a `TrackingID` header (yours echoed, or a new one)."
+)
+
+
+def _to_30(node: Any) -> Any:
+    """JSON Schema 2020-12 (msgspec) -> OpenAPI 3.0 schema objects."""
+    if isinstance(node, list):
+        return [_to_30(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _to_30(v) for k, v in node.items() if k != "title"}
+    options = node.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        del node["anyOf"]
+        if len(rest) == 1 and "$ref" not in rest[0]:
+            node.update(rest[0])
+        else:
+            node["anyOf" if len(rest) > 1 else "allOf"] = rest
+        node["nullable"] = True
+    return node
+
+
+def _errors(codes: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for code in codes:
+        resp: dict[str, Any] = {
+            "description": ERROR_TEXT[code],
+            "content": {"application/json": {"schema": {"$ref": _REF.format(name="ErrorObject")}}},
+            "headers": {"TrackingID": {"schema": {"type": "string"}}},
+        }
+        if code in _RETRY:
+            resp["headers"]["Retry-After"] = {
+                "schema": {"type": "integer"}, "description": "Seconds to wait before retrying."
+            }
+        out[code] = resp
+    return out
+
+
+def _ok(code: str, description: str, schema: str | None, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    resp: dict[str, Any] = {
+        "description": description,
+        "headers": {"TrackingID": {"schema": {"type": "string"}}, **(headers or {})},
+    }
+    if schema:
+        resp["content"] = {"application/json": {"schema": {"$ref": _REF.format(name=schema)}}}
+    return {code: resp}
+
+
+def _param(name: str, where: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
+
+
+MEETING_ID = _param(
+    "meetingId", "path", "Meeting series, scheduled meeting (`{series}_{YYYYMMDDTHHMMSSZ}`) or "
+    "instance (`{series}_I_{18 digits}`) id.", {"type": "string"}, required=True,
+)
+HOST_EMAIL_Q = _param(
+    "hostEmail", "query", "With an admin scope: act on behalf of this host. Ignored otherwise.",
+    {"type": "string"},
+)
+HOST_EMAIL_H = _param(
+    "hostEmail", "header", "With an admin scope: act on behalf of this host (upstream sends it as a "
+    "header here; the query parameter is accepted too). Ignored otherwise.", {"type": "string"},
+)
+SEND_EMAIL = _param(
+    "sendEmail", "query", "Whether to email the host and invitees (`true`/`false`, any letter case). "
+    "Default true.", {"type": "string", "enum": ["true", "false", "True", "False"]},
+)
+BOOL_Q = {"type": "string", "enum": ["true", "false", "True", "False"]}
+
+_COMMON = ["400", "401", "403", "404", "423", "429", "500", "503", "504"]
+_BODY = ["413", "415"]
+
+
+def _body(name: str, media: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
+    schema = {"$ref": _REF.format(name=name)}
+    return {"required": True, "content": {m: {"schema": schema} for m in media}}
+
+
+def build_openapi() -> dict[str, Any]:
+    _, components = msgspec.json.schema_components(
+        [MeetingObject, MeetingsList, CreateMeetingObject, UpdateMeetingObject,
+         UpdateMeetingBreakoutSessionsObject, BreakoutSessionsObject, EndMeetingRequestObject,
+         ErrorObject],
+        ref_template=_REF,
+    )
+    link = {"Link": {"schema": {"type": "string"},
+                     "description": 'RFC 5988 paging: `<absolute URL>; rel="next"`.'}}
+    paths: dict[str, Any] = {
+        "/v1/meetings": {
+            "get": {
+                "operationId": "listMeetings", "summary": "List Meetings", "tags": ["Meetings"],
+                "parameters": [
+                    _param("meetingType", "query", "meetingSeries (default), scheduledMeeting or meeting.",
+                           {"type": "string", "enum": ["meetingSeries", "scheduledMeeting", "meeting"]}),
+                    _param("state", "query", "Only meetings in this state.",
+                           {"type": "string", "enum": ["active", "scheduled", "ready", "lobby",
+                                                       "inProgress", "ended", "missed", "expired"]}),
+                    _param("meetingSeriesId", "query", "Occurrences and instances of this series.",
+                           {"type": "string"}),
+                    _param("from", "query", "Start of the range (inclusive), ISO 8601.", {"type": "string"}),
+                    _param("to", "query", "End of the range (exclusive), ISO 8601.", {"type": "string"}),
+                    _param("max", "query", "Page size, 1 to 100 (default 10).",
+                           {"type": "integer", "minimum": 1, "maximum": 100}),
+                    _param("offset", "query", "Paging position (follow the `Link` header instead).",
+                           {"type": "integer", "minimum": 0, "maximum": 100000}),
+                    HOST_EMAIL_Q,
+                ],
+                "responses": {**_ok("200", "Meetings.", "MeetingsList", link), **_errors(_COMMON)},
+            },
+            "post": {
+                "operationId": "createMeeting", "summary": "Create a Meeting", "tags": ["Meetings"],
+                "requestBody": _body("CreateMeetingObject"),
+                "responses": {**_ok("200", "The new meeting series.", "MeetingObject"),
+                              **_errors(_COMMON + _BODY)},
+            },
+        },
+        "/v1/meetings/{meetingId}": {
+            "get": {
+                "operationId": "getMeetingById", "summary": "Get a Meeting", "tags": ["Meetings"],
+                "parameters": [MEETING_ID, _param("current", "query", "Accepted for compatibility.", BOOL_Q),
+                               HOST_EMAIL_Q],
+                "responses": {**_ok("200", "The meeting.", "MeetingObject"), **_errors(_COMMON)},
+            },
+            "put": {
+                "operationId": "updateMeeting", "summary": "Update a Meeting", "tags": ["Meetings"],
+                "parameters": [MEETING_ID], "requestBody": _body("UpdateMeetingObject"),
+                "responses": {**_ok("200", "The updated meeting.", "MeetingObject"),
+                              **_errors([*_COMMON, "409", *_BODY])},
+            },
+            "patch": {
+                "operationId": "patchMeeting", "summary": "Patch a Meeting", "tags": ["Meetings"],
+                "parameters": [MEETING_ID],
+                "requestBody": _body("UpdateMeetingObject", ("application/json", "application/json-patch+json")),
+                "responses": {**_ok("200", "The updated meeting.", "MeetingObject"),
+                              **_errors([*_COMMON, "409", *_BODY])},
+            },
+            "delete": {
+                "operationId": "deleteMeeting", "summary": "Delete a Meeting", "tags": ["Meetings"],
+                "parameters": [MEETING_ID, HOST_EMAIL_Q, SEND_EMAIL],
+                "responses": {**_ok("204", "Deleted.", None), **_errors([*_COMMON, "409"])},
+            },
+        },
+        "/v1/meetings/{meetingId}/end": {
+            "post": {
+                "operationId": "endMeeting", "summary": "End a Meeting", "tags": ["Meetings"],
+                "parameters": [MEETING_ID, HOST_EMAIL_Q],
+                "requestBody": {**_body("EndMeetingRequestObject"), "required": False},
+                "responses": {**_ok("204", "Ended.", None), **_errors([*_COMMON, "409", *_BODY])},
+            },
+        },
+        "/v1/meetings/{meetingId}/breakoutSessions": {
+            "get": {
+                "operationId": "listBreakoutSessions", "summary": "List Meeting Breakout Sessions",
+                "tags": ["Breakout Sessions"], "parameters": [MEETING_ID, HOST_EMAIL_H],
+                "responses": {**_ok("200", "The breakout sessions.", "BreakoutSessionsObject"),
+                              **_errors(_COMMON)},
+            },
+            "put": {
+                "operationId": "updateBreakoutSessions", "summary": "Update Meeting Breakout Sessions",
+                "tags": ["Breakout Sessions"], "parameters": [MEETING_ID, HOST_EMAIL_H],
+                "requestBody": _body("UpdateMeetingBreakoutSessionsObject"),
+                "responses": {**_ok("200", "The new breakout sessions, with new ids.", "BreakoutSessionsObject"),
+                              **_errors([*_COMMON, "409", *_BODY])},
+            },
+            "delete": {
+                "operationId": "deleteBreakoutSessions", "summary": "Delete Meeting Breakout Sessions",
+                "description": "Deletes the breakout sessions of a meeting series or scheduled meeting "
+                "for good and sets `enabledBreakoutSessions` to false. Instance ids are refused (400); "
+                "a meeting in progress, ended, missed or expired is 409. Idempotent: 204 again when "
+                "there is nothing left to delete (and no email).",
+                "tags": ["Breakout Sessions"], "parameters": [MEETING_ID, SEND_EMAIL, HOST_EMAIL_H],
+                "responses": {**_ok("204", "Deleted (empty body).", None),
+                              **_errors([*_COMMON, "409"])},
+            },
+        },
+    }
+    for ops in paths.values():
+        for op in ops.values():
+            op["responses"].update(_errors(["405"]))
+            op["security"] = [{"bearer": []}]
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "breakouts — Webex Meetings API (meetings and breakout sessions)",
+            "version": __version__,
+            "description": "A self-hosted server speaking the Webex Meetings REST API. Click "
+            "**Authorize** and paste a bearer token (`breakouts tokens create EMAIL`) to try the "
+            "API. Operation ids follow the official Webex OpenAPI (CC BY 4.0).\n\n" + NOT_PRODUCED,
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": _to_30(components),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "Log in to try the API: an access token."}},
+        },
+    }
