@@ -136,6 +136,9 @@ class SqliteDatabase:
             self._deadline = monotonic() + self.timeout_s
             try:
                 yield SqliteTx(self._conn)
+                if monotonic() > self._deadline:
+                    # Past its time limit between statements: answer 504 rather than commit late.
+                    raise sqlite3.OperationalError("interrupted")
                 self._conn.execute("COMMIT")
             except BaseException:
                 if self._conn.in_transaction:
