@@ -89,8 +89,13 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
 
     async def person(
-        self, email: str, *, admin: bool = False, name: str | None = None,
-        scopes: list[str] | None = None, expires_in: int | None = None,
+        self,
+        email: str,
+        *,
+        admin: bool = False,
+        name: str | None = None,
+        scopes: list[str] | None = None,
+        expires_in: int | None = None,
     ) -> str:
         """Add a person (if new) and return a fresh token for them."""
         db = self.app.state.breakouts.db
@@ -115,10 +120,15 @@ class World:
         """Every row of every table: compare before/after to prove a refusal changed nothing."""
         conn = sqlite3.connect(self.db_path)
         try:
-            tables = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )]
-            return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                )
+            ]
+            return {
+                t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables
+            }
         finally:
             conn.close()
 
@@ -147,7 +157,11 @@ def future_slot(clock: Clock, days: int = 1, hours: int = 0) -> tuple[str, str]:
 
 
 async def create_meeting(
-    client: httpx.AsyncClient, token: str, *, days: int = 1, clock: Clock | None = None,
+    client: httpx.AsyncClient,
+    token: str,
+    *,
+    days: int = 1,
+    clock: Clock | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
     """POST /v1/meetings with sensible defaults; asserts 200 and returns the meeting.

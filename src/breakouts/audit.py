@@ -19,5 +19,11 @@ async def record(
     await tx.execute(
         "INSERT INTO audit_log (at, action, actor_id, on_behalf_of_id, meeting_id,"
         " sessions_count, tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        at, action, actor_id, on_behalf_of_id, meeting_id, sessions_count, tracking_id,
+        at,
+        action,
+        actor_id,
+        on_behalf_of_id,
+        meeting_id,
+        sessions_count,
+        tracking_id,
     )

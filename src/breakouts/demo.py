@@ -31,8 +31,11 @@ async def create_demo(db: Database, clock: Clock, site: Site) -> Demo | None:
             return None
         admin = await people.add_person(tx, clock, "admin@example.com", "Avery Admin", True)
         host = await people.add_person(tx, clock, "host@example.com", "Harper Host", False)
-        for email, name in (("ana@example.com", "Ana"), ("ben@example.com", "Ben"),
-                            ("chloé@example.com", "Chloé")):
+        for email, name in (
+            ("ana@example.com", "Ana"),
+            ("ben@example.com", "Ben"),
+            ("chloé@example.com", "Chloé"),
+        ):
             await people.add_person(tx, clock, email, name, False)
         admin_token = await people.create_token(tx, clock, admin.email)
         host_token = await people.create_token(tx, clock, host.email)
@@ -44,8 +47,11 @@ async def create_demo(db: Database, clock: Clock, site: Site) -> Demo | None:
             end=start_iso(start + 3600),
             timezone="UTC",
             recurrence="FREQ=WEEKLY;COUNT=10",
-            invitees=[Invitee("ana@example.com"), Invitee("ben@example.com"),
-                      Invitee("chloé@example.com")],
+            invitees=[
+                Invitee("ana@example.com"),
+                Invitee("ben@example.com"),
+                Invitee("chloé@example.com"),
+            ],
             enabled_breakout_sessions=True,
             breakout_sessions=[
                 BreakoutSessionInput("Room A", ["ana@example.com", "chloé@example.com"]),
@@ -63,14 +69,16 @@ def start_iso(epoch: int) -> str:
 
 
 def describe(demo: Demo, base_url: str) -> str:
-    return "\n".join([
-        "Demo site created (tokens are shown only now):",
-        f"  host  {demo.host_email:<20} token {demo.host_token}",
-        f"  admin {demo.admin_email:<20} token {demo.admin_token}",
-        f"  sample meeting series {demo.meeting_id} (2 breakout sessions)",
-        "Try it:",
-        f'  curl -i -X DELETE -H "Authorization: Bearer {demo.host_token}" '
-        f"{base_url}/v1/meetings/{demo.meeting_id}/breakoutSessions",
-        f'  curl -s -H "Authorization: Bearer {demo.host_token}" '
-        f"{base_url}/v1/meetings/{demo.meeting_id}",
-    ])
+    return "\n".join(
+        [
+            "Demo site created (tokens are shown only now):",
+            f"  host  {demo.host_email:<20} token {demo.host_token}",
+            f"  admin {demo.admin_email:<20} token {demo.admin_token}",
+            f"  sample meeting series {demo.meeting_id} (2 breakout sessions)",
+            "Try it:",
+            f'  curl -i -X DELETE -H "Authorization: Bearer {demo.host_token}" '
+            f"{base_url}/v1/meetings/{demo.meeting_id}/breakoutSessions",
+            f'  curl -s -H "Authorization: Bearer {demo.host_token}" '
+            f"{base_url}/v1/meetings/{demo.meeting_id}",
+        ]
+    )

@@ -67,12 +67,16 @@ class NotFound(ApiError):
 
 class MethodNotAllowed(ApiError):
     status = 405
-    default_message = "The request was made to a resource using an HTTP method that is not supported."
+    default_message = (
+        "The request was made to a resource using an HTTP method that is not supported."
+    )
 
 
 class Conflict(ApiError):
     status = 409
-    default_message = "The request could not be processed because it conflicts with the state of the meeting."
+    default_message = (
+        "The request could not be processed because it conflicts with the state of the meeting."
+    )
 
 
 class PayloadTooLarge(ApiError):

@@ -48,11 +48,15 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "breakouts_http_requests", "HTTP requests answered", ["method", "endpoint", "status"],
+            "breakouts_http_requests",
+            "HTTP requests answered",
+            ["method", "endpoint", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "breakouts_http_request_seconds", "Time to answer a request", ["endpoint"],
+            "breakouts_http_request_seconds",
+            "Time to answer a request",
+            ["endpoint"],
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
         )
@@ -227,6 +231,10 @@ class ApiMiddleware:
         self.metrics.requests.labels(scope["method"], name, str(status)).inc()
         self.metrics.latency.labels(name).observe(elapsed)
         log.info(
-            "request", tracking_id=tid, method=scope["method"], path=scope["path"],
-            status=status, ms=round(elapsed * 1000, 2),
+            "request",
+            tracking_id=tid,
+            method=scope["method"],
+            path=scope["path"],
+            status=status,
+            ms=round(elapsed * 1000, 2),
         )

@@ -1,8 +1,8 @@
 """Identifier formats (SPEC §2): generation and parsing, with no I/O.
 
-    series              870f51ff287b41be84648412901e0402
-    scheduled meeting   870f51ff287b41be84648412901e0402_20261201T120000Z   (UTC start)
-    instance            870f51ff287b41be84648412901e0402_I_167427437874906709
+series              870f51ff287b41be84648412901e0402
+scheduled meeting   870f51ff287b41be84648412901e0402_20261201T120000Z   (UTC start)
+instance            870f51ff287b41be84648412901e0402_I_167427437874906709
 """
 
 from __future__ import annotations

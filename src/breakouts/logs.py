@@ -18,7 +18,8 @@ def _serialize(obj: object, **_: object) -> str:
 def configure(level: str = "info", json: bool = True) -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(serializer=_serialize)
-        if json else structlog.dev.ConsoleRenderer(colors=False)
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[

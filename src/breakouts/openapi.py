@@ -79,13 +79,16 @@ def _errors(codes: list[str]) -> dict[str, Any]:
         }
         if code in _RETRY:
             resp["headers"]["Retry-After"] = {
-                "schema": {"type": "integer"}, "description": "Seconds to wait before retrying."
+                "schema": {"type": "integer"},
+                "description": "Seconds to wait before retrying.",
             }
         out[code] = resp
     return out
 
 
-def _ok(code: str, description: str, schema: str | None, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+def _ok(
+    code: str, description: str, schema: str | None, headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
     resp: dict[str, Any] = {
         "description": description,
         "headers": {"TrackingID": {"schema": {"type": "string"}}, **(headers or {})},
@@ -95,25 +98,44 @@ def _ok(code: str, description: str, schema: str | None, headers: dict[str, Any]
     return {code: resp}
 
 
-def _param(name: str, where: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
+def _param(
+    name: str, where: str, description: str, schema: dict[str, Any], required: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": required,
+        "description": description,
+        "schema": schema,
+    }
 
 
 MEETING_ID = _param(
-    "meetingId", "path", "Meeting series, scheduled meeting (`{series}_{YYYYMMDDTHHMMSSZ}`) or "
-    "instance (`{series}_I_{18 digits}`) id.", {"type": "string"}, required=True,
+    "meetingId",
+    "path",
+    "Meeting series, scheduled meeting (`{series}_{YYYYMMDDTHHMMSSZ}`) or "
+    "instance (`{series}_I_{18 digits}`) id.",
+    {"type": "string"},
+    required=True,
 )
 HOST_EMAIL_Q = _param(
-    "hostEmail", "query", "With an admin scope: act on behalf of this host. Ignored otherwise.",
+    "hostEmail",
+    "query",
+    "With an admin scope: act on behalf of this host. Ignored otherwise.",
     {"type": "string"},
 )
 HOST_EMAIL_H = _param(
-    "hostEmail", "header", "With an admin scope: act on behalf of this host (upstream sends it as a "
-    "header here; the query parameter is accepted too). Ignored otherwise.", {"type": "string"},
+    "hostEmail",
+    "header",
+    "With an admin scope: act on behalf of this host (upstream sends it as a "
+    "header here; the query parameter is accepted too). Ignored otherwise.",
+    {"type": "string"},
 )
 SEND_EMAIL = _param(
-    "sendEmail", "query", "Whether to email the host and invitees (`true`/`false`, any letter case). "
-    "Default true.", {"type": "string", "enum": ["true", "false", "True", "False"]},
+    "sendEmail",
+    "query",
+    "Whether to email the host and invitees (`true`/`false`, any letter case). Default true.",
+    {"type": "string", "enum": ["true", "false", "True", "False"]},
 )
 BOOL_Q = {"type": "string", "enum": ["true", "false", "True", "False"]}
 
@@ -128,71 +150,149 @@ def _body(name: str, media: tuple[str, ...] = ("application/json",)) -> dict[str
 
 def build_openapi() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
-        [MeetingObject, MeetingsList, CreateMeetingObject, UpdateMeetingObject,
-         UpdateMeetingBreakoutSessionsObject, BreakoutSessionsObject, EndMeetingRequestObject,
-         ErrorObject],
+        [
+            MeetingObject,
+            MeetingsList,
+            CreateMeetingObject,
+            UpdateMeetingObject,
+            UpdateMeetingBreakoutSessionsObject,
+            BreakoutSessionsObject,
+            EndMeetingRequestObject,
+            ErrorObject,
+        ],
         ref_template=_REF,
     )
-    link = {"Link": {"schema": {"type": "string"},
-                     "description": 'RFC 5988 paging: `<absolute URL>; rel="next"`.'}}
+    link = {
+        "Link": {
+            "schema": {"type": "string"},
+            "description": 'RFC 5988 paging: `<absolute URL>; rel="next"`.',
+        }
+    }
     paths: dict[str, Any] = {
         "/v1/meetings": {
             "get": {
-                "operationId": "listMeetings", "summary": "List Meetings", "tags": ["Meetings"],
+                "operationId": "listMeetings",
+                "summary": "List Meetings",
+                "tags": ["Meetings"],
                 "parameters": [
-                    _param("meetingType", "query", "meetingSeries (default), scheduledMeeting or meeting.",
-                           {"type": "string", "enum": ["meetingSeries", "scheduledMeeting", "meeting"]}),
-                    _param("state", "query", "Only meetings in this state.",
-                           {"type": "string", "enum": ["active", "scheduled", "ready", "lobby",
-                                                       "inProgress", "ended", "missed", "expired"]}),
-                    _param("meetingSeriesId", "query", "Occurrences and instances of this series.",
-                           {"type": "string"}),
-                    _param("from", "query", "Start of the range (inclusive), ISO 8601.", {"type": "string"}),
-                    _param("to", "query", "End of the range (exclusive), ISO 8601.", {"type": "string"}),
-                    _param("max", "query", "Page size, 1 to 100 (default 10).",
-                           {"type": "integer", "minimum": 1, "maximum": 100}),
-                    _param("offset", "query", "Paging position (follow the `Link` header instead).",
-                           {"type": "integer", "minimum": 0, "maximum": 100000}),
+                    _param(
+                        "meetingType",
+                        "query",
+                        "meetingSeries (default), scheduledMeeting or meeting.",
+                        {
+                            "type": "string",
+                            "enum": ["meetingSeries", "scheduledMeeting", "meeting"],
+                        },
+                    ),
+                    _param(
+                        "state",
+                        "query",
+                        "Only meetings in this state.",
+                        {
+                            "type": "string",
+                            "enum": [
+                                "active",
+                                "scheduled",
+                                "ready",
+                                "lobby",
+                                "inProgress",
+                                "ended",
+                                "missed",
+                                "expired",
+                            ],
+                        },
+                    ),
+                    _param(
+                        "meetingSeriesId",
+                        "query",
+                        "Occurrences and instances of this series.",
+                        {"type": "string"},
+                    ),
+                    _param(
+                        "from",
+                        "query",
+                        "Start of the range (inclusive), ISO 8601.",
+                        {"type": "string"},
+                    ),
+                    _param(
+                        "to", "query", "End of the range (exclusive), ISO 8601.", {"type": "string"}
+                    ),
+                    _param(
+                        "max",
+                        "query",
+                        "Page size, 1 to 100 (default 10).",
+                        {"type": "integer", "minimum": 1, "maximum": 100},
+                    ),
+                    _param(
+                        "offset",
+                        "query",
+                        "Paging position (follow the `Link` header instead).",
+                        {"type": "integer", "minimum": 0, "maximum": 100000},
+                    ),
                     HOST_EMAIL_Q,
                 ],
                 "responses": {**_ok("200", "Meetings.", "MeetingsList", link), **_errors(_COMMON)},
             },
             "post": {
-                "operationId": "createMeeting", "summary": "Create a Meeting", "tags": ["Meetings"],
+                "operationId": "createMeeting",
+                "summary": "Create a Meeting",
+                "tags": ["Meetings"],
                 "requestBody": _body("CreateMeetingObject"),
-                "responses": {**_ok("200", "The new meeting series.", "MeetingObject"),
-                              **_errors(_COMMON + _BODY)},
+                "responses": {
+                    **_ok("200", "The new meeting series.", "MeetingObject"),
+                    **_errors(_COMMON + _BODY),
+                },
             },
         },
         "/v1/meetings/{meetingId}": {
             "get": {
-                "operationId": "getMeetingById", "summary": "Get a Meeting", "tags": ["Meetings"],
-                "parameters": [MEETING_ID, _param("current", "query", "Accepted for compatibility.", BOOL_Q),
-                               HOST_EMAIL_Q],
+                "operationId": "getMeetingById",
+                "summary": "Get a Meeting",
+                "tags": ["Meetings"],
+                "parameters": [
+                    MEETING_ID,
+                    _param("current", "query", "Accepted for compatibility.", BOOL_Q),
+                    HOST_EMAIL_Q,
+                ],
                 "responses": {**_ok("200", "The meeting.", "MeetingObject"), **_errors(_COMMON)},
             },
             "put": {
-                "operationId": "updateMeeting", "summary": "Update a Meeting", "tags": ["Meetings"],
-                "parameters": [MEETING_ID], "requestBody": _body("UpdateMeetingObject"),
-                "responses": {**_ok("200", "The updated meeting.", "MeetingObject"),
-                              **_errors([*_COMMON, "409", *_BODY])},
+                "operationId": "updateMeeting",
+                "summary": "Update a Meeting",
+                "tags": ["Meetings"],
+                "parameters": [MEETING_ID],
+                "requestBody": _body("UpdateMeetingObject"),
+                "responses": {
+                    **_ok("200", "The updated meeting.", "MeetingObject"),
+                    **_errors([*_COMMON, "409", *_BODY]),
+                },
             },
             "patch": {
-                "operationId": "patchMeeting", "summary": "Patch a Meeting", "tags": ["Meetings"],
+                "operationId": "patchMeeting",
+                "summary": "Patch a Meeting",
+                "tags": ["Meetings"],
                 "parameters": [MEETING_ID],
-                "requestBody": _body("UpdateMeetingObject", ("application/json", "application/json-patch+json")),
-                "responses": {**_ok("200", "The updated meeting.", "MeetingObject"),
-                              **_errors([*_COMMON, "409", *_BODY])},
+                "requestBody": _body(
+                    "UpdateMeetingObject", ("application/json", "application/json-patch+json")
+                ),
+                "responses": {
+                    **_ok("200", "The updated meeting.", "MeetingObject"),
+                    **_errors([*_COMMON, "409", *_BODY]),
+                },
             },
             "delete": {
-                "operationId": "deleteMeeting", "summary": "Delete a Meeting", "tags": ["Meetings"],
+                "operationId": "deleteMeeting",
+                "summary": "Delete a Meeting",
+                "tags": ["Meetings"],
                 "parameters": [MEETING_ID, HOST_EMAIL_Q, SEND_EMAIL],
                 "responses": {**_ok("204", "Deleted.", None), **_errors([*_COMMON, "409"])},
             },
         },
         "/v1/meetings/{meetingId}/end": {
             "post": {
-                "operationId": "endMeeting", "summary": "End a Meeting", "tags": ["Meetings"],
+                "operationId": "endMeeting",
+                "summary": "End a Meeting",
+                "tags": ["Meetings"],
                 "parameters": [MEETING_ID, HOST_EMAIL_Q],
                 "requestBody": {**_body("EndMeetingRequestObject"), "required": False},
                 "responses": {**_ok("204", "Ended.", None), **_errors([*_COMMON, "409", *_BODY])},
@@ -200,27 +300,41 @@ def build_openapi() -> dict[str, Any]:
         },
         "/v1/meetings/{meetingId}/breakoutSessions": {
             "get": {
-                "operationId": "listBreakoutSessions", "summary": "List Meeting Breakout Sessions",
-                "tags": ["Breakout Sessions"], "parameters": [MEETING_ID, HOST_EMAIL_H],
-                "responses": {**_ok("200", "The breakout sessions.", "BreakoutSessionsObject"),
-                              **_errors(_COMMON)},
+                "operationId": "listBreakoutSessions",
+                "summary": "List Meeting Breakout Sessions",
+                "tags": ["Breakout Sessions"],
+                "parameters": [MEETING_ID, HOST_EMAIL_H],
+                "responses": {
+                    **_ok("200", "The breakout sessions.", "BreakoutSessionsObject"),
+                    **_errors(_COMMON),
+                },
             },
             "put": {
-                "operationId": "updateBreakoutSessions", "summary": "Update Meeting Breakout Sessions",
-                "tags": ["Breakout Sessions"], "parameters": [MEETING_ID, HOST_EMAIL_H],
+                "operationId": "updateBreakoutSessions",
+                "summary": "Update Meeting Breakout Sessions",
+                "tags": ["Breakout Sessions"],
+                "parameters": [MEETING_ID, HOST_EMAIL_H],
                 "requestBody": _body("UpdateMeetingBreakoutSessionsObject"),
-                "responses": {**_ok("200", "The new breakout sessions, with new ids.", "BreakoutSessionsObject"),
-                              **_errors([*_COMMON, "409", *_BODY])},
+                "responses": {
+                    **_ok(
+                        "200", "The new breakout sessions, with new ids.", "BreakoutSessionsObject"
+                    ),
+                    **_errors([*_COMMON, "409", *_BODY]),
+                },
             },
             "delete": {
-                "operationId": "deleteBreakoutSessions", "summary": "Delete Meeting Breakout Sessions",
+                "operationId": "deleteBreakoutSessions",
+                "summary": "Delete Meeting Breakout Sessions",
                 "description": "Deletes the breakout sessions of a meeting series or scheduled meeting "
                 "for good and sets `enabledBreakoutSessions` to false. Instance ids are refused (400); "
                 "a meeting in progress, ended, missed or expired is 409. Idempotent: 204 again when "
                 "there is nothing left to delete (and no email).",
-                "tags": ["Breakout Sessions"], "parameters": [MEETING_ID, SEND_EMAIL, HOST_EMAIL_H],
-                "responses": {**_ok("204", "Deleted (empty body).", None),
-                              **_errors([*_COMMON, "409"])},
+                "tags": ["Breakout Sessions"],
+                "parameters": [MEETING_ID, SEND_EMAIL, HOST_EMAIL_H],
+                "responses": {
+                    **_ok("204", "Deleted (empty body).", None),
+                    **_errors([*_COMMON, "409"]),
+                },
             },
         },
     }
@@ -241,7 +355,12 @@ def build_openapi() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": _to_30(components),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "Log in to try the API: an access token."}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Log in to try the API: an access token.",
+                }
+            },
         },
     }

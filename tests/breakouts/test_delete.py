@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from breakouts.meetings import service as meetings_service
-from tests.conftest import DAY, HOUR, World, auth, create_meeting
+from tests.conftest import DAY, World, auth, create_meeting
 
 HOST = "host@example.com"
 PLAN = [
@@ -23,8 +23,10 @@ async def host(world: World) -> str:
 
 
 async def meeting_with_plan(client: httpx.AsyncClient, token: str, **fields: Any) -> dict[str, Any]:
-    fields.setdefault("invitees", [{"email": "ana@example.com"}, {"email": "ben@example.com"},
-                                   {"email": "cleo@example.com"}])
+    fields.setdefault(
+        "invitees",
+        [{"email": "ana@example.com"}, {"email": "ben@example.com"}, {"email": "cleo@example.com"}],
+    )
     return await create_meeting(
         client, token, enabledBreakoutSessions=True, breakoutSessions=PLAN, **fields
     )
@@ -106,7 +108,10 @@ async def test_default_send_email_queues_one_message_per_person(
     assert r.status_code == 204
     rows = world.rows("SELECT recipient, event, status FROM outbox")
     assert sorted(x["recipient"].lower() for x in rows) == [
-        "ana@example.com", "ben@example.com", "cleo@example.com", HOST,
+        "ana@example.com",
+        "ben@example.com",
+        "cleo@example.com",
+        HOST,
     ]
     assert {x["event"] for x in rows} == {"breakouts.deleted"}
     assert {x["status"] for x in rows} == {"pending"}
@@ -143,14 +148,18 @@ async def test_series_delete_clears_future_occurrence_plans(
 ) -> None:
     """On a series, the series' plan and the plans of its future occurrences are deleted."""
     m = await meeting_with_plan(client, host, recurrence="FREQ=DAILY;COUNT=5", sendEmail=False)
-    occurrences = (await client.get(
-        "/v1/meetings", params={"meetingType": "scheduledMeeting", "meetingSeriesId": m["id"]},
-        headers=auth(host),
-    )).json()["items"]
+    occurrences = (
+        await client.get(
+            "/v1/meetings",
+            params={"meetingType": "scheduledMeeting", "meetingSeriesId": m["id"]},
+            headers=auth(host),
+        )
+    ).json()["items"]
     assert len(occurrences) == 5
     third = occurrences[2]["id"]
-    r = await client.put(path(third), json={"items": [{"name": "Own plan"}], "sendEmail": False},
-                         headers=auth(host))
+    r = await client.put(
+        path(third), json={"items": [{"name": "Own plan"}], "sendEmail": False}, headers=auth(host)
+    )
     assert r.status_code == 200
     assert (await client.delete(path(m["id"]), headers=auth(host))).status_code == 204
     for occ in occurrences:
@@ -164,10 +173,13 @@ async def test_scheduled_meeting_delete_touches_that_occurrence_only(
 ) -> None:
     """On a scheduled meeting only its sessions go; the series and other occurrences keep theirs."""
     m = await meeting_with_plan(client, host, recurrence="FREQ=DAILY;COUNT=3", sendEmail=False)
-    occ = (await client.get(
-        "/v1/meetings", params={"meetingType": "scheduledMeeting", "meetingSeriesId": m["id"]},
-        headers=auth(host),
-    )).json()["items"]
+    occ = (
+        await client.get(
+            "/v1/meetings",
+            params={"meetingType": "scheduledMeeting", "meetingSeriesId": m["id"]},
+            headers=auth(host),
+        )
+    ).json()["items"]
     r = await client.delete(path(occ[1]["id"]), headers=auth(host))
     assert r.status_code == 204
     assert await sessions(client, host, occ[1]["id"]) == []
@@ -190,7 +202,9 @@ async def test_instance_id_is_400_and_changes_nothing(
     r = await client.delete(path(instance), headers=auth(host))
     assert_error(r, 400, f"Meeting ID '{instance}' is not allowed for this API.")
     assert world.snapshot() == before
-    assert (await client.post(f"/v1/meetings/{instance}/end", headers=auth(host))).status_code == 204
+    assert (
+        await client.post(f"/v1/meetings/{instance}/end", headers=auth(host))
+    ).status_code == 204
     before = world.snapshot()
     r = await client.delete(path(instance), headers=auth(host))
     assert_error(r, 400, "is not allowed for this API")
@@ -222,11 +236,18 @@ async def test_ended_missed_and_expired_are_409(
     assert (await meeting(client, host, scheduled_ended))["state"] == "ended"
     assert_error(await client.delete(path(scheduled_ended), headers=auth(host)), 409)
     world.clock.advance(3 * DAY)
-    occ = (await client.get(
-        "/v1/meetings", params={"meetingType": "scheduledMeeting", "meetingSeriesId": m["id"],
-                                "from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"},
-        headers=auth(host),
-    )).json()["items"]
+    occ = (
+        await client.get(
+            "/v1/meetings",
+            params={
+                "meetingType": "scheduledMeeting",
+                "meetingSeriesId": m["id"],
+                "from": "2000-01-01T00:00:00Z",
+                "to": "2100-01-01T00:00:00Z",
+            },
+            headers=auth(host),
+        )
+    ).json()["items"]
     missed = [o for o in occ if o["state"] == "missed"]
     assert len(missed) == 1
     before = world.snapshot()
@@ -265,7 +286,9 @@ async def test_occurrence_not_in_the_series_is_404(client: httpx.AsyncClient, ho
 async def test_deleted_meeting_is_404(client: httpx.AsyncClient, host: str) -> None:
     """After DELETE /meetings/{id}, its breakout sessions are 404."""
     m = await meeting_with_plan(client, host, sendEmail=False)
-    r = await client.delete(f"/v1/meetings/{m['id']}", params={"sendEmail": "false"}, headers=auth(host))
+    r = await client.delete(
+        f"/v1/meetings/{m['id']}", params={"sendEmail": "false"}, headers=auth(host)
+    )
     assert r.status_code == 204
     assert_error(await client.delete(path(m["id"]), headers=auth(host)), 404)
 
@@ -295,7 +318,12 @@ async def test_invitee_who_is_not_host_is_403(
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}],
+    [
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer "},
+    ],
 )
 async def test_missing_or_bad_token_is_401_with_upstream_message(
     client: httpx.AsyncClient, host: str, world: World, headers: dict[str, str]
@@ -346,7 +374,9 @@ async def test_admin_acts_for_host_via_header(
     assert audit[0]["tracking_id"] == r.headers["TrackingID"]
 
 
-async def test_admin_acts_for_host_via_query(client: httpx.AsyncClient, host: str, world: World) -> None:
+async def test_admin_acts_for_host_via_query(
+    client: httpx.AsyncClient, host: str, world: World
+) -> None:
     """hostEmail is also accepted as a query parameter."""
     m = await meeting_with_plan(client, host, sendEmail=False)
     admin = await world.person("admin@example.com", admin=True)
@@ -396,7 +426,8 @@ async def test_every_delete_leaves_an_audit_record(
     assert r1.headers["TrackingID"] == "client-trace-1"
     rows = world.rows("SELECT * FROM audit_log ORDER BY id")
     assert [(r["sessions_count"], r["tracking_id"]) for r in rows] == [
-        (2, "client-trace-1"), (0, r2.headers["TrackingID"]),
+        (2, "client-trace-1"),
+        (0, r2.headers["TrackingID"]),
     ]
     assert all(abs(r["at"] - world.clock.now_s()) < 5 for r in rows)
 
@@ -496,5 +527,3 @@ async def test_too_many_waiters_is_503(client: httpx.AsyncClient, host: str, wor
     for r in results:
         assert int(r.headers["Retry-After"]) >= 1
     assert len(await sessions(client, host, m["id"])) == 2
-
-

@@ -27,7 +27,8 @@ async def list_sessions(tx: Tx, series_id: str, scope: str) -> list[Session]:
     rows = await tx.fetchall(
         "SELECT id, name, invitees, start_time, end_time FROM breakout_sessions"
         " WHERE series_id = ? AND scope = ? ORDER BY position",
-        series_id, scope,
+        series_id,
+        scope,
     )
     return [
         Session(r["id"], r["name"], json.loads(r["invitees"]), r["start_time"], r["end_time"])
@@ -42,8 +43,17 @@ async def insert_sessions(
         "INSERT INTO breakout_sessions (id, series_id, scope, occurrence_start, position, name,"
         " invitees, start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (s.id, series_id, scope, occurrence_start, n, s.name, json.dumps(s.invitees),
-             s.start_time, s.end_time)
+            (
+                s.id,
+                series_id,
+                scope,
+                occurrence_start,
+                n,
+                s.name,
+                json.dumps(s.invitees),
+                s.start_time,
+                s.end_time,
+            )
             for n, s in enumerate(sessions)
         ],
     )
@@ -66,7 +76,8 @@ async def delete_series_plans(tx: Tx, series_id: str, future_after: int) -> Dele
     rows = await tx.fetchall(
         "DELETE FROM breakout_sessions WHERE series_id = ? AND (scope = ''"
         " OR (occurrence_start IS NOT NULL AND occurrence_start > ?)) RETURNING name, invitees",
-        series_id, future_after,
+        series_id,
+        future_after,
     )
     return [(r["name"], json.loads(r["invitees"])) for r in rows]
 
@@ -74,7 +85,8 @@ async def delete_series_plans(tx: Tx, series_id: str, future_after: int) -> Dele
 async def delete_scope_returning(tx: Tx, series_id: str, scope: str) -> Deleted:
     rows = await tx.fetchall(
         "DELETE FROM breakout_sessions WHERE series_id = ? AND scope = ? RETURNING name, invitees",
-        series_id, scope,
+        series_id,
+        scope,
     )
     return [(r["name"], json.loads(r["invitees"])) for r in rows]
 
@@ -83,11 +95,16 @@ async def end_sessions(tx: Tx, series_id: str, scope: str, start: int, end: int)
     await tx.execute(
         "UPDATE breakout_sessions SET start_time = COALESCE(start_time, ?), end_time = ?"
         " WHERE series_id = ? AND scope = ?",
-        start, end, series_id, scope,
+        start,
+        end,
+        series_id,
+        scope,
     )
 
 
-def sessions_json(sessions: list[Session], *, with_times: bool, fmt: Any = None) -> list[dict[str, Any]]:
+def sessions_json(
+    sessions: list[Session], *, with_times: bool, fmt: Any = None
+) -> list[dict[str, Any]]:
     """Upstream item shape; ``fmt`` renders epoch seconds for startTime/endTime."""
     out: list[dict[str, Any]] = []
     for s in sessions:

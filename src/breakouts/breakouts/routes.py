@@ -54,7 +54,10 @@ def _items(sessions: list[Session], with_times: bool) -> list[dict[str, object]]
 routes = [
     resource(
         "/v1/meetings/{meetingId}/breakoutSessions",
-        {"GET": list_breakout_sessions, "PUT": update_breakout_sessions,
-         "DELETE": delete_breakout_sessions},
+        {
+            "GET": list_breakout_sessions,
+            "PUT": update_breakout_sessions,
+            "DELETE": delete_breakout_sessions,
+        },
     ),
 ]

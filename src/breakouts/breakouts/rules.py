@@ -21,7 +21,9 @@ def build_plan(items: Sequence[tuple[str, Sequence[str]]], field: str = "items")
     invitee in two sessions (emails compared case-insensitively).
     """
     if len(items) > MAX_SESSIONS:
-        raise BadRequest(f"'{field}' has {len(items)} sessions; at most {MAX_SESSIONS} are allowed.")
+        raise BadRequest(
+            f"'{field}' has {len(items)} sessions; at most {MAX_SESSIONS} are allowed."
+        )
     seen: dict[str, int] = {}
     sessions: list[Session] = []
     for n, (name, invitees) in enumerate(items):
@@ -31,7 +33,9 @@ def build_plan(items: Sequence[tuple[str, Sequence[str]]], field: str = "items")
         if len(name) > MAX_NAME:
             raise BadRequest(f"'{where}.name' is longer than {MAX_NAME} characters.")
         if len(invitees) > MAX_INVITEES_PER_SESSION:
-            raise BadRequest(f"'{where}.invitees' has more than {MAX_INVITEES_PER_SESSION} entries.")
+            raise BadRequest(
+                f"'{where}.invitees' has more than {MAX_INVITEES_PER_SESSION} entries."
+            )
         kept: list[str] = []
         for k, email in enumerate(invitees):
             if not is_email(email):

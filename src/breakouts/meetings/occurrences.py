@@ -71,7 +71,12 @@ def last_start(recurrence: str | None, start_s: int, timezone: str) -> int | Non
 
 
 def starts_between(
-    recurrence: str | None, start_s: int, timezone: str, lo: int, hi: int, limit: int = MAX_OCCURRENCES
+    recurrence: str | None,
+    start_s: int,
+    timezone: str,
+    lo: int,
+    hi: int,
+    limit: int = MAX_OCCURRENCES,
 ) -> list[int]:
     """Occurrence starts ``s`` with ``lo <= s < hi``, in order, at most ``limit``."""
     if recurrence is None:

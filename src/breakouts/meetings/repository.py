@@ -62,10 +62,22 @@ class Instance:
 
 def _series(row: Row) -> Series:
     return Series(
-        row["id"], row["host_id"], row["host_email"], row["host_name"], row["title"],
-        row["agenda"], row["password"], row["meeting_number"], row["host_key"], row["timezone"],
-        row["start_at"], row["end_at"], row["recurrence"], row["last_end_at"],
-        bool(row["breakouts_enabled"]), json.loads(row["options"]),
+        row["id"],
+        row["host_id"],
+        row["host_email"],
+        row["host_name"],
+        row["title"],
+        row["agenda"],
+        row["password"],
+        row["meeting_number"],
+        row["host_key"],
+        row["timezone"],
+        row["start_at"],
+        row["end_at"],
+        row["recurrence"],
+        row["last_end_at"],
+        bool(row["breakouts_enabled"]),
+        json.loads(row["options"]),
     )
 
 
@@ -88,7 +100,8 @@ async def is_invitee(tx: Tx, series_id: str, email_lower: str) -> bool:
     return (
         await tx.fetchval(
             "SELECT 1 FROM meeting_invitees WHERE series_id = ? AND email_lower = ?",
-            series_id, email_lower,
+            series_id,
+            email_lower,
         )
         is not None
     )
@@ -117,9 +130,22 @@ async def insert_series(tx: Tx, s: Series, now: int) -> None:
         "INSERT INTO meeting_series (id, host_id, title, agenda, password, meeting_number,"
         " host_key, timezone, start_at, end_at, recurrence, last_end_at, breakouts_enabled,"
         " options, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        s.id, s.host_id, s.title, s.agenda, s.password, s.meeting_number, s.host_key,
-        s.timezone, s.start_at, s.end_at, s.recurrence, s.last_end_at,
-        int(s.breakouts_enabled), json.dumps(s.options), now, now,
+        s.id,
+        s.host_id,
+        s.title,
+        s.agenda,
+        s.password,
+        s.meeting_number,
+        s.host_key,
+        s.timezone,
+        s.start_at,
+        s.end_at,
+        s.recurrence,
+        s.last_end_at,
+        int(s.breakouts_enabled),
+        json.dumps(s.options),
+        now,
+        now,
     )
 
 
@@ -128,8 +154,18 @@ async def update_series(tx: Tx, s: Series, now: int) -> None:
         "UPDATE meeting_series SET title = ?, agenda = ?, password = ?, timezone = ?,"
         " start_at = ?, end_at = ?, recurrence = ?, last_end_at = ?, breakouts_enabled = ?,"
         " options = ?, updated_at = ? WHERE id = ?",
-        s.title, s.agenda, s.password, s.timezone, s.start_at, s.end_at, s.recurrence,
-        s.last_end_at, int(s.breakouts_enabled), json.dumps(s.options), now, s.id,
+        s.title,
+        s.agenda,
+        s.password,
+        s.timezone,
+        s.start_at,
+        s.end_at,
+        s.recurrence,
+        s.last_end_at,
+        int(s.breakouts_enabled),
+        json.dumps(s.options),
+        now,
+        s.id,
     )
 
 
@@ -175,8 +211,12 @@ async def list_invitees(tx: Tx, series_id: str) -> list[InviteeRow]:
 
 def _occurrence(row: Row) -> Occurrence:
     return Occurrence(
-        row["series_id"], row["start_at"], bool(row["has_plan"]),
-        bool(row["breakouts_enabled"]), bool(row["cancelled"]), json.loads(row["overrides"]),
+        row["series_id"],
+        row["start_at"],
+        bool(row["has_plan"]),
+        bool(row["breakouts_enabled"]),
+        bool(row["cancelled"]),
+        json.loads(row["overrides"]),
     )
 
 
@@ -184,7 +224,8 @@ async def get_occurrence(tx: Tx, series_id: str, start_at: int) -> Occurrence | 
     row = await tx.fetchone(
         "SELECT series_id, start_at, has_plan, breakouts_enabled, cancelled, overrides"
         " FROM occurrences WHERE series_id = ? AND start_at = ?",
-        series_id, start_at,
+        series_id,
+        start_at,
     )
     return None if row is None else _occurrence(row)
 
@@ -193,7 +234,9 @@ async def occurrences_between(tx: Tx, series_id: str, lo: int, hi: int) -> dict[
     rows = await tx.fetchall(
         "SELECT series_id, start_at, has_plan, breakouts_enabled, cancelled, overrides"
         " FROM occurrences WHERE series_id = ? AND start_at >= ? AND start_at < ?",
-        series_id, lo, hi,
+        series_id,
+        lo,
+        hi,
     )
     return {r["start_at"]: _occurrence(r) for r in rows}
 
@@ -204,7 +247,11 @@ async def save_occurrence(tx: Tx, o: Occurrence) -> None:
         " overrides) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (series_id, start_at) DO UPDATE SET"
         " has_plan = excluded.has_plan, breakouts_enabled = excluded.breakouts_enabled,"
         " cancelled = excluded.cancelled, overrides = excluded.overrides",
-        o.series_id, o.start_at, int(o.has_plan), int(o.breakouts_enabled), int(o.cancelled),
+        o.series_id,
+        o.start_at,
+        int(o.has_plan),
+        int(o.breakouts_enabled),
+        int(o.cancelled),
         json.dumps(o.overrides),
     )
 
@@ -214,7 +261,8 @@ async def clear_future_plans(tx: Tx, series_id: str, after: int) -> None:
     await tx.execute(
         "UPDATE occurrences SET has_plan = 0, breakouts_enabled = 0"
         " WHERE series_id = ? AND start_at > ? AND has_plan = 1",
-        series_id, after,
+        series_id,
+        after,
     )
 
 
@@ -240,7 +288,8 @@ async def instance_for_occurrence(tx: Tx, series_id: str, start_at: int) -> Inst
     row = await tx.fetchone(
         f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE series_id = ? AND occurrence_start = ?"
         " ORDER BY started_at DESC LIMIT 1",
-        series_id, start_at,
+        series_id,
+        start_at,
     )
     return None if row is None else _instance(row)
 
@@ -257,7 +306,7 @@ async def visible_instances(
     tx: Tx, person_id: str, email_lower: str, lo: int, hi: int, series_id: str | None
 ) -> list[Instance]:
     sql = (
-        f"SELECT i.id, i.series_id, i.occurrence_start, i.started_at, i.ended_at"
+        "SELECT i.id, i.series_id, i.occurrence_start, i.started_at, i.ended_at"
         " FROM instances i JOIN meeting_series s ON s.id = i.series_id"
         " WHERE (s.host_id = ? OR s.id IN"
         " (SELECT series_id FROM meeting_invitees WHERE email_lower = ?))"
@@ -275,7 +324,11 @@ async def insert_instance(tx: Tx, i: Instance) -> None:
     await tx.execute(
         "INSERT INTO instances (id, series_id, occurrence_start, started_at, ended_at)"
         " VALUES (?, ?, ?, ?, ?)",
-        i.id, i.series_id, i.occurrence_start, i.started_at, i.ended_at,
+        i.id,
+        i.series_id,
+        i.occurrence_start,
+        i.started_at,
+        i.ended_at,
     )
 
 

@@ -67,8 +67,13 @@ def _list_query(request: Request) -> service.ListQuery:
     if not raw_offset.isdigit() or int(raw_offset) > 100_000:
         raise BadRequest("'offset' must be a whole number from 0 to 100000.")
     return service.ListQuery(
-        meeting_type, state, q.get("meetingSeriesId"), q.get("from"), q.get("to"),
-        int(raw_max), int(raw_offset),
+        meeting_type,
+        state,
+        q.get("meetingSeriesId"),
+        q.get("from"),
+        q.get("to"),
+        int(raw_max),
+        int(raw_offset),
     )
 
 
@@ -128,8 +133,12 @@ routes = [
     resource("/v1/meetings", {"GET": list_meetings, "POST": create_meeting}),
     resource(
         "/v1/meetings/{meetingId}",
-        {"GET": get_meeting, "PUT": update_meeting, "PATCH": update_meeting,
-         "DELETE": delete_meeting},
+        {
+            "GET": get_meeting,
+            "PUT": update_meeting,
+            "PATCH": update_meeting,
+            "DELETE": delete_meeting,
+        },
     ),
     resource("/v1/meetings/{meetingId}/end", {"POST": end_meeting}),
 ]

@@ -132,7 +132,9 @@ class MeetingObject(MeetingOptions, kw_only=True):
     title: str
     password: str
     meeting_type: Literal["meetingSeries", "scheduledMeeting", "meeting"]
-    state: Literal["active", "inProgress", "expired", "scheduled", "ready", "ended", "missed", "lobby"]
+    state: Literal[
+        "active", "inProgress", "expired", "scheduled", "ready", "ended", "missed", "lobby"
+    ]
     timezone: str
     start: str
     end: str

@@ -216,7 +216,8 @@ async def list_meetings(ctx: Ctx, q: ListQuery) -> tuple[list[MeetingView], bool
             raise BadRequest(f"'meetingSeriesId' is not a meeting series id: '{q.series_id}'.")
         series_id = ref.series_id
     kinds = (
-        [q.meeting_type] if q.meeting_type
+        [q.meeting_type]
+        if q.meeting_type
         else (["scheduledMeeting", "meeting"] if series_id else ["meetingSeries"])
     )
     views: list[MeetingView] = []
@@ -260,7 +261,9 @@ async def _list_planned(
                 continue
             inst = insts.get(start)
             state = states.scheduled_state(
-                ctx.now, start + s.duration, inst is not None,
+                ctx.now,
+                start + s.duration,
+                inst is not None,
                 inst is not None and inst.ended_at is not None,
             )
             ref = parse_or_404(scheduled_meeting_id(s.id, start))
@@ -352,7 +355,11 @@ async def _update_occurrence(ctx: Ctx, view: MeetingView, body: UpdateMeetingObj
 
 
 async def _copy_plan(
-    tx: Tx, series_id: str, scope: str, occurrence_start: int | None, plan: list[sessions_repo.Session]
+    tx: Tx,
+    series_id: str,
+    scope: str,
+    occurrence_start: int | None,
+    plan: list[sessions_repo.Session],
 ) -> None:
     copies = [sessions_repo.Session(new_hex32(), p.name, p.invitees) for p in plan]
     await sessions_repo.insert_sessions(tx, series_id, scope, occurrence_start, copies)
@@ -419,7 +426,9 @@ async def start_meeting(tx: Tx, now: int, meeting_id: str) -> Instance:
     occ = view.occurrence
     scope = ref.scope if occ is not None and occ.has_plan else ""
     plan = await sessions_repo.list_sessions(tx, series.id, scope)
-    inst = Instance(f"{series.id}_{new_instance_scope()}", series.id, ref.occurrence_start, now, None)
+    inst = Instance(
+        f"{series.id}_{new_instance_scope()}", series.id, ref.occurrence_start, now, None
+    )
     await repo.insert_instance(tx, inst)
     await _copy_plan(tx, series.id, inst.id.split("_", 1)[1], None, plan)
     return inst
@@ -428,7 +437,9 @@ async def start_meeting(tx: Tx, now: int, meeting_id: str) -> Instance:
 async def _next_startable(tx: Tx, series: Series, now: int) -> int:
     after = now - series.duration + 1
     for _ in range(1000):
-        start = occurrences.first_start_after(series.recurrence, series.start_at, series.timezone, after)
+        start = occurrences.first_start_after(
+            series.recurrence, series.start_at, series.timezone, after
+        )
         if start is None:
             break
         occ = await repo.get_occurrence(tx, series.id, start)

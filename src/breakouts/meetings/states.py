@@ -7,6 +7,7 @@ from typing import Literal
 SeriesState = Literal["active", "inProgress", "expired"]
 ScheduledState = Literal["scheduled", "ready", "ended", "missed"]
 InstanceState = Literal["inProgress", "ended"]
+MeetingState = SeriesState | ScheduledState | InstanceState
 
 
 def series_state(now: int, last_end_at: int | None, live_instance: bool) -> SeriesState:

@@ -14,6 +14,7 @@ from breakouts.ids import MeetingRef, parse_meeting_id, person_api_id, scheduled
 from breakouts.meetings import occurrences, states
 from breakouts.meetings import repository as repo
 from breakouts.meetings.repository import Instance, Occurrence, Series
+from breakouts.meetings.states import MeetingState
 
 MEETING_NOT_FOUND = "Meeting not found."
 
@@ -24,7 +25,7 @@ class MeetingView:
 
     ref: MeetingRef
     series: Series
-    state: str
+    state: MeetingState
     occurrence: Occurrence | None = None  # scheduled meetings
     instance: Instance | None = None  # instances; for a scheduled meeting, its latest instance
     live: Instance | None = None  # series: the instance in progress, if any
@@ -78,19 +79,24 @@ async def load_meeting(ctx: Ctx, meeting_id: str) -> MeetingView:
 async def view_of(tx: Tx, now: int, ref: MeetingRef, series: Series) -> MeetingView:
     if ref.kind == "series":
         live = await repo.live_instance(tx, series.id)
-        state = states.series_state(now, series.last_end_at, live is not None)
-        return MeetingView(ref, series, state, live=live)
+        series_state = states.series_state(now, series.last_end_at, live is not None)
+        return MeetingView(ref, series, series_state, live=live)
     if ref.kind == "scheduled":
         start = ref.occurrence_start
         assert start is not None
-        if not occurrences.is_occurrence(series.recurrence, series.start_at, series.timezone, start):
+        if not occurrences.is_occurrence(
+            series.recurrence, series.start_at, series.timezone, start
+        ):
             raise NotFound(MEETING_NOT_FOUND)
         occ = await repo.get_occurrence(tx, series.id, start) or Occurrence(series.id, start)
         if occ.cancelled:
             raise NotFound(MEETING_NOT_FOUND)
         inst = await repo.instance_for_occurrence(tx, series.id, start)
         state = states.scheduled_state(
-            now, start + series.duration, inst is not None, inst is not None and inst.ended_at is not None
+            now,
+            start + series.duration,
+            inst is not None,
+            inst is not None and inst.ended_at is not None,
         )
         return MeetingView(ref, series, state, occurrence=occ, instance=inst)
     inst = await repo.get_instance(tx, ref.raw)
@@ -143,17 +149,33 @@ def render(view: MeetingView, site: Site, api_base: str) -> dict[str, Any]:
         "telephony": {
             "accessCode": s.meeting_number,
             "callInNumbers": [
-                {"label": "Call-in toll-free number (US/Canada)",
-                 "callInNumber": "+1-800-555-0100", "tollType": "tollFree"},
-                {"label": "Call-in toll number (US/Canada)",
-                 "callInNumber": "+1-408-555-0100", "tollType": "toll"},
+                {
+                    "label": "Call-in toll-free number (US/Canada)",
+                    "callInNumber": "+1-800-555-0100",
+                    "tollType": "tollFree",
+                },
+                {
+                    "label": "Call-in toll number (US/Canada)",
+                    "callInNumber": "+1-408-555-0100",
+                    "tollType": "toll",
+                },
             ],
-            "links": [{"rel": "globalCallinNumbers",
-                       "href": f"/v1/meetings/{mid}/globalCallinNumbers", "method": "GET"}],
+            "links": [
+                {
+                    "rel": "globalCallinNumbers",
+                    "href": f"/v1/meetings/{mid}/globalCallinNumbers",
+                    "method": "GET",
+                }
+            ],
         },
         "enabledBreakoutSessions": breakouts_enabled(view),
-        "links": [{"rel": "breakoutSessions",
-                   "href": f"{api_base}/meetings/{mid}/breakoutSessions", "method": "GET"}],
+        "links": [
+            {
+                "rel": "breakoutSessions",
+                "href": f"{api_base}/meetings/{mid}/breakoutSessions",
+                "method": "GET",
+            }
+        ],
     }
     agenda = overrides.get("agenda", s.agenda)
     if agenda is not None:

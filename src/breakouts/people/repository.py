@@ -45,8 +45,12 @@ async def insert(tx: Tx, person: Person, now: int) -> None:
     await tx.execute(
         "INSERT INTO people (id, email, email_lower, display_name, is_admin, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        person.id, person.email, person.email.lower(), person.display_name,
-        int(person.is_admin), now,
+        person.id,
+        person.email,
+        person.email.lower(),
+        person.display_name,
+        int(person.is_admin),
+        now,
     )
 
 
@@ -71,5 +75,9 @@ async def insert_token(
     await tx.execute(
         "INSERT INTO tokens (token_hash, person_id, scopes, expires_at, created_at)"
         " VALUES (?, ?, ?, ?, ?)",
-        token_hash, person_id, " ".join(scopes), expires_at, now,
+        token_hash,
+        person_id,
+        " ".join(scopes),
+        expires_at,
+        now,
     )

@@ -31,7 +31,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "tokens",
-        sa.Column("token_hash", T, primary_key=True),  # sha256 hex; the token itself is never stored
+        sa.Column(
+            "token_hash", T, primary_key=True
+        ),  # sha256 hex; the token itself is never stored
         sa.Column("person_id", T, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
         sa.Column("scopes", T, nullable=False),  # space-separated
         sa.Column("expires_at", I, nullable=True),
@@ -60,7 +62,9 @@ def upgrade() -> None:
     op.create_index("meeting_series_host", "meeting_series", ["host_id", "start_at"])
     op.create_table(
         "meeting_invitees",
-        sa.Column("series_id", T, sa.ForeignKey("meeting_series.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "series_id", T, sa.ForeignKey("meeting_series.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("email_lower", T, nullable=False),
         sa.Column("email", T, nullable=False),
         sa.Column("display_name", T, nullable=True),
@@ -71,18 +75,24 @@ def upgrade() -> None:
     # A scheduled meeting's own state: its breakout plan flag, its cancellation, its overrides.
     op.create_table(
         "occurrences",
-        sa.Column("series_id", T, sa.ForeignKey("meeting_series.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "series_id", T, sa.ForeignKey("meeting_series.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("start_at", I, nullable=False),  # original start: the id never changes
         sa.Column("has_plan", sa.Integer, nullable=False, server_default="0"),
         sa.Column("breakouts_enabled", sa.Integer, nullable=False, server_default="0"),
         sa.Column("cancelled", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("overrides", T, nullable=False, server_default="{}"),  # JSON: title, agenda, password
+        sa.Column(
+            "overrides", T, nullable=False, server_default="{}"
+        ),  # JSON: title, agenda, password
         sa.PrimaryKeyConstraint("series_id", "start_at"),
     )
     op.create_table(
         "instances",
         sa.Column("id", T, primary_key=True),
-        sa.Column("series_id", T, sa.ForeignKey("meeting_series.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "series_id", T, sa.ForeignKey("meeting_series.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("occurrence_start", I, nullable=False),
         sa.Column("started_at", I, nullable=False),
         sa.Column("ended_at", I, nullable=True),
@@ -91,7 +101,9 @@ def upgrade() -> None:
     op.create_table(
         "breakout_sessions",
         sa.Column("id", T, primary_key=True),
-        sa.Column("series_id", T, sa.ForeignKey("meeting_series.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "series_id", T, sa.ForeignKey("meeting_series.id", ondelete="CASCADE"), nullable=False
+        ),
         # "" for the series plan, the occurrence key for a scheduled meeting, "I_…" for an instance
         sa.Column("scope", T, nullable=False),
         sa.Column("occurrence_start", I, nullable=True),  # set for scheduled-meeting plans
@@ -101,7 +113,9 @@ def upgrade() -> None:
         sa.Column("start_time", I, nullable=True),
         sa.Column("end_time", I, nullable=True),
     )
-    op.create_index("breakout_sessions_scope", "breakout_sessions", ["series_id", "scope", "position"])
+    op.create_index(
+        "breakout_sessions_scope", "breakout_sessions", ["series_id", "scope", "position"]
+    )
     op.create_table(
         "outbox",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -109,7 +123,9 @@ def upgrade() -> None:
         sa.Column("event", T, nullable=False),
         sa.Column("meeting_id", T, nullable=False),
         sa.Column("recipient", T, nullable=False),
-        sa.Column("payload", T, nullable=False),  # JSON: what the message says, rendered by the worker
+        sa.Column(
+            "payload", T, nullable=False
+        ),  # JSON: what the message says, rendered by the worker
         sa.Column("status", T, nullable=False, server_default="pending"),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("next_attempt_at", I, nullable=False),
@@ -135,7 +151,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in (
-        "audit_log", "outbox", "breakout_sessions", "instances", "occurrences",
-        "meeting_invitees", "meeting_series", "tokens", "people",
+        "audit_log",
+        "outbox",
+        "breakout_sessions",
+        "instances",
+        "occurrences",
+        "meeting_invitees",
+        "meeting_series",
+        "tokens",
+        "people",
     ):
         op.drop_table(table)
