@@ -66,7 +66,7 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
     settings = settings or Settings()
-    logs.configure(settings.log_level, settings.log_json)
+    logger = logs.make_logger(settings.log_level, settings.log_json)
     clock = clock or Clock()
     app_metrics = Metrics()
 
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(ApiMiddleware, metrics=app_metrics)],
+        middleware=[Middleware(ApiMiddleware, metrics=app_metrics, logger=logger)],
         exception_handlers={HTTPException: http_exception},
         lifespan=lifespan,
     )

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
-import structlog
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
@@ -36,12 +35,12 @@ from breakouts.errors import (
     TooManyRequests,
     UnsupportedMediaType,
 )
+from breakouts.logs import Logger
 from breakouts.people.service import hash_token
 
 T = TypeVar("T")
 JSON_TYPE = "application/json;charset=UTF-8"
 _TRACKING_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
-log = structlog.get_logger("breakouts")
 
 
 class Metrics:
@@ -188,9 +187,10 @@ class ApiMiddleware:
     with its traceback under the TrackingID and answered 500 with nothing of its insides.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, logger: Logger) -> None:
         self.app = app
         self.metrics = metrics
+        self.log = logger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -221,7 +221,7 @@ class ApiMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
             if not isinstance(exc, ApiError):
-                log.error("unhandled_error", tracking_id=tid, exc_info=exc)
+                self.log.error("unhandled_error", tracking_id=tid, exc_info=exc)
                 exc = InternalError()
             if status == 0:
                 await render_error(exc, tid)(scope, receive, send_with_id)
@@ -230,7 +230,7 @@ class ApiMiddleware:
         elapsed = monotonic() - started
         self.metrics.requests.labels(scope["method"], name, str(status)).inc()
         self.metrics.latency.labels(name).observe(elapsed)
-        log.info(
+        self.log.info(
             "request",
             tracking_id=tid,
             method=scope["method"],

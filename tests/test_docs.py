@@ -1,0 +1,63 @@
+"""/docs, /openapi.json, health and metrics (SPEC §10)."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import World, auth
+
+
+async def test_openapi_describes_the_seed_operation(client: httpx.AsyncClient) -> None:
+    """The DELETE is documented with its real parameters and every error it can give."""
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["openapi"] == "3.0.3"
+    op = doc["paths"]["/v1/meetings/{meetingId}/breakoutSessions"]["delete"]
+    assert op["operationId"] == "deleteBreakoutSessions"
+    params = {(p["name"], p["in"]) for p in op["parameters"]}
+    assert {("meetingId", "path"), ("sendEmail", "query"), ("hostEmail", "header")} <= params
+    assert {"204", "400", "401", "403", "404", "409", "423", "429", "500", "503", "504"} <= set(
+        op["responses"]
+    )
+    assert "Retry-After" in op["responses"]["429"]["headers"]
+    err = op["responses"]["404"]["content"]["application/json"]["schema"]["$ref"]
+    assert err == "#/components/schemas/ErrorObject"
+    assert doc["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer", "description": "Log in to try the API: an access token."
+    }
+    assert "428" in doc["info"]["description"] and "502" in doc["info"]["description"]
+
+
+async def test_openapi_lists_every_implemented_operation(client: httpx.AsyncClient) -> None:
+    """Operation ids are the upstream ones."""
+    doc = (await client.get("/openapi.json")).json()
+    ids = {op["operationId"] for ops in doc["paths"].values() for op in ops.values()}
+    assert ids == {
+        "listMeetings", "createMeeting", "getMeetingById", "updateMeeting", "patchMeeting",
+        "deleteMeeting", "endMeeting", "listBreakoutSessions", "updateBreakoutSessions",
+        "deleteBreakoutSessions",
+    }
+
+
+async def test_docs_page_is_served_offline_with_authorize(client: httpx.AsyncClient) -> None:
+    """/docs is Swagger UI from local assets, pointed at /openapi.json."""
+    page = await client.get("/docs")
+    assert page.status_code == 200 and "/openapi.json" in page.text
+    assert "/docs/static/swagger-ui-bundle.js" in page.text and "https://" not in page.text
+    js = await client.get("/docs/static/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+    css = await client.get("/docs/static/swagger-ui.css")
+    assert css.status_code == 200
+
+
+async def test_health_ready_and_metrics(client: httpx.AsyncClient, world: World) -> None:
+    """Liveness, readiness (database reachable) and Prometheus metrics with request counts."""
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["database"] == "ok"
+    token = await world.person("h@example.com")
+    await client.get("/v1/meetings", headers=auth(token))
+    metrics = await client.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'breakouts_http_requests_total{endpoint="list_meetings",method="GET",status="200"} 1.0' in metrics.text
