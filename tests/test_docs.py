@@ -24,7 +24,9 @@ async def test_openapi_describes_the_seed_operation(client: httpx.AsyncClient) -
     err = op["responses"]["404"]["content"]["application/json"]["schema"]["$ref"]
     assert err == "#/components/schemas/ErrorObject"
     assert doc["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer", "description": "Log in to try the API: an access token."
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Log in to try the API: an access token.",
     }
     assert "428" in doc["info"]["description"] and "502" in doc["info"]["description"]
 
@@ -34,8 +36,15 @@ async def test_openapi_lists_every_implemented_operation(client: httpx.AsyncClie
     doc = (await client.get("/openapi.json")).json()
     ids = {op["operationId"] for ops in doc["paths"].values() for op in ops.values()}
     assert ids == {
-        "listMeetings", "createMeeting", "getMeetingById", "updateMeeting", "patchMeeting",
-        "deleteMeeting", "endMeeting", "listBreakoutSessions", "updateBreakoutSessions",
+        "listMeetings",
+        "createMeeting",
+        "getMeetingById",
+        "updateMeeting",
+        "patchMeeting",
+        "deleteMeeting",
+        "endMeeting",
+        "listBreakoutSessions",
+        "updateBreakoutSessions",
         "deleteBreakoutSessions",
     }
 
@@ -60,4 +69,7 @@ async def test_health_ready_and_metrics(client: httpx.AsyncClient, world: World)
     await client.get("/v1/meetings", headers=auth(token))
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200
-    assert 'breakouts_http_requests_total{endpoint="list_meetings",method="GET",status="200"} 1.0' in metrics.text
+    assert (
+        'breakouts_http_requests_total{endpoint="list_meetings",method="GET",status="200"} 1.0'
+        in metrics.text
+    )

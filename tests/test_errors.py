@@ -46,7 +46,9 @@ async def test_tracking_id_is_generated_and_unsafe_ones_replaced(client: httpx.A
 
 @pytest.mark.parametrize("settings_overrides", [{"log_level": "info"}])
 async def test_tracking_id_appears_in_the_request_log_line(
-    client: httpx.AsyncClient, token: str, capfd: pytest.CaptureFixture[str],
+    client: httpx.AsyncClient,
+    token: str,
+    capfd: pytest.CaptureFixture[str],
     settings_overrides: dict[str, Any],
 ) -> None:
     """The request's log line is JSON and carries its TrackingID."""
@@ -95,7 +97,9 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient, token: str, worl
     """Broken JSON is a 400 that says so."""
     before = world.snapshot()
     r = await client.post(
-        "/v1/meetings", content=b'{"title": ', headers=auth(token, **{"Content-Type": "application/json"})
+        "/v1/meetings",
+        content=b'{"title": ',
+        headers=auth(token, **{"Content-Type": "application/json"}),
     )
     assert "not valid JSON" in assert_webex_error(r, 400)["message"]
     assert world.snapshot() == before
@@ -106,7 +110,10 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient, token: str, worl
     [
         ({"title": ["x"], "start": "a", "end": "b"}, "'title'"),
         ({"start": "a", "end": "b"}, "title"),
-        ({"title": "x", "start": "a", "end": "b", "invitees": [{"email": 3}]}, "'invitees[0].email'"),
+        (
+            {"title": "x", "start": "a", "end": "b", "invitees": [{"email": 3}]},
+            "'invitees[0].email'",
+        ),
         ({"title": "x", "start": "a", "end": "b", "sendEmail": "yes"}, "'sendEmail'"),
     ],
 )
@@ -149,6 +156,10 @@ async def test_every_error_on_a_route_has_the_same_shape(
     """401, 403, 404 and 400 from meeting routes share the body and header contract."""
     m = await create_meeting(client, token, sendEmail=False)
     reader_like = "Bearer " + "x" * 40
-    assert_webex_error(await client.get(f"/v1/meetings/{m['id']}", headers={"Authorization": reader_like}), 401)
+    assert_webex_error(
+        await client.get(f"/v1/meetings/{m['id']}", headers={"Authorization": reader_like}), 401
+    )
     assert_webex_error(await client.get("/v1/meetings/" + "f" * 32, headers=auth(token)), 404)
-    assert_webex_error(await client.get("/v1/meetings", params={"max": "-1"}, headers=auth(token)), 400)
+    assert_webex_error(
+        await client.get("/v1/meetings", params={"max": "-1"}, headers=auth(token)), 400
+    )

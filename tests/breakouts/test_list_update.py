@@ -31,7 +31,11 @@ def assert_error(r: httpx.Response, status: int, text: str | None = None) -> Non
 
 
 async def put(
-    client: httpx.AsyncClient, token: str, meeting_id: str, items: list[dict[str, Any]], **extra: Any
+    client: httpx.AsyncClient,
+    token: str,
+    meeting_id: str,
+    items: list[dict[str, Any]],
+    **extra: Any,
 ) -> httpx.Response:
     return await client.put(path(meeting_id), json={"items": items, **extra}, headers=auth(token))
 
@@ -48,7 +52,9 @@ async def test_put_replaces_the_set_with_new_ids_and_enables(
 ) -> None:
     """PUT replaces every session (new ids each time) and turns enabledBreakoutSessions on."""
     m = await create_meeting(client, host, sendEmail=False)
-    r1 = await put(client, host, m["id"], [{"name": "A", "invitees": ["a@example.com"]}], sendEmail=False)
+    r1 = await put(
+        client, host, m["id"], [{"name": "A", "invitees": ["a@example.com"]}], sendEmail=False
+    )
     assert r1.status_code == 200
     first = r1.json()["items"]
     assert [(s["name"], s["invitees"]) for s in first] == [("A", ["a@example.com"])]
@@ -98,7 +104,11 @@ async def test_invalid_plan_is_400_naming_the_item_and_changes_nothing(
 ) -> None:
     """Plan rules: ≤100 sessions, a name of 1–255 characters, valid emails, one session each."""
     m = await create_meeting(
-        client, host, sendEmail=False, enabledBreakoutSessions=True, breakoutSessions=[{"name": "Keep"}]
+        client,
+        host,
+        sendEmail=False,
+        enabledBreakoutSessions=True,
+        breakoutSessions=[{"name": "Keep"}],
     )
     before = world.snapshot()
     assert_error(await put(client, host, m["id"], items), 400, text)
@@ -112,7 +122,9 @@ async def test_put_body_must_be_json_with_items(
     m = await create_meeting(client, host, sendEmail=False)
     r = await client.put(path(m["id"]), json={"sendEmail": False}, headers=auth(host))
     assert_error(r, 400, "items")
-    r = await client.put(path(m["id"]), content=b"items=1", headers=auth(host, **{"Content-Type": "text/plain"}))
+    r = await client.put(
+        path(m["id"]), content=b"items=1", headers=auth(host, **{"Content-Type": "text/plain"})
+    )
     assert_error(r, 415)
 
 
@@ -124,7 +136,9 @@ async def test_put_on_instance_400_and_in_progress_409(
     async with world.app.state.breakouts.db.transaction() as tx:
         inst = await meetings_service.start_meeting(tx, world.clock.now_s(), m["id"])
     before = world.snapshot()
-    assert_error(await put(client, host, inst.id, [{"name": "A"}]), 400, "is not allowed for this API")
+    assert_error(
+        await put(client, host, inst.id, [{"name": "A"}]), 400, "is not allowed for this API"
+    )
     assert_error(await put(client, host, m["id"], [{"name": "A"}]), 409, "in progress")
     assert world.snapshot() == before
 
@@ -160,7 +174,9 @@ async def test_scheduled_meeting_shows_series_plan_until_it_has_its_own(
         headers=auth(host),
     )).json()["items"]  # fmt: skip
     assert [s["name"] for s in await listed(client, host, occ[0]["id"])] == ["Series"]
-    assert (await put(client, host, occ[0]["id"], [{"name": "Own"}], sendEmail=False)).status_code == 200
+    assert (
+        await put(client, host, occ[0]["id"], [{"name": "Own"}], sendEmail=False)
+    ).status_code == 200
     assert [s["name"] for s in await listed(client, host, occ[0]["id"])] == ["Own"]
     assert [s["name"] for s in await listed(client, host, occ[1]["id"])] == ["Series"]
     # A later series PUT reaches occurrences without a plan of their own only.

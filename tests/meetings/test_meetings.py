@@ -37,12 +37,17 @@ async def start(world: World, meeting_id: str) -> str:
         return (await meetings_service.start_meeting(tx, world.clock.now_s(), meeting_id)).id
 
 
-async def occurrences(client: httpx.AsyncClient, token: str, series_id: str) -> list[dict[str, Any]]:
+async def occurrences(
+    client: httpx.AsyncClient, token: str, series_id: str
+) -> list[dict[str, Any]]:
     r = await client.get(
         "/v1/meetings",
         params={
-            "meetingType": "scheduledMeeting", "meetingSeriesId": series_id, "max": "100",
-            "from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z",
+            "meetingType": "scheduledMeeting",
+            "meetingSeriesId": series_id,
+            "max": "100",
+            "from": "2000-01-01T00:00:00Z",
+            "to": "2100-01-01T00:00:00Z",
         },
         headers=auth(token),
     )
@@ -84,7 +89,9 @@ async def test_times_are_truncated_to_the_minute_and_shown_in_the_meeting_timezo
     assert r.status_code == 200, r.text
     m = r.json()
     assert (m["start"], m["end"], m["timezone"]) == (
-        "2099-03-01T09:00:00+09:00", "2099-03-01T10:00:00+09:00", "Asia/Tokyo",
+        "2099-03-01T09:00:00+09:00",
+        "2099-03-01T10:00:00+09:00",
+        "Asia/Tokyo",
     )
 
 
@@ -103,7 +110,10 @@ async def test_times_are_truncated_to_the_minute_and_shown_in_the_meeting_timezo
         ({"invitees": [{"email": "not-an-email"}]}, "invitees[0].email"),
         ({"invitees": [{"email": f"p{i}@example.com"} for i in range(1001)]}, "invitees"),
         ({"breakoutSessions": [{"name": ""}], "enabledBreakoutSessions": True}, "name"),
-        ({"breakoutSessions": [{"name": "A"}], "enabledBreakoutSessions": False}, "enabledBreakoutSessions"),
+        (
+            {"breakoutSessions": [{"name": "A"}], "enabledBreakoutSessions": False},
+            "enabledBreakoutSessions",
+        ),
     ],
 )
 async def test_invalid_create_is_400_naming_the_problem_and_creates_nothing(
@@ -195,9 +205,7 @@ async def test_invitee_sees_meeting_and_stranger_gets_404(
 # --- listMeetings ------------------------------------------------------------------------------
 
 
-async def test_list_pages_with_absolute_link_headers(
-    client: httpx.AsyncClient, host: str
-) -> None:
+async def test_list_pages_with_absolute_link_headers(client: httpx.AsyncClient, host: str) -> None:
     """max pages the list; Link rel=next is an absolute URL that yields the rest, once each."""
     made = [(await create_meeting(client, host, days=1, title=f"M{i}", sendEmail=False))["id"]
             for i in range(5)]  # fmt: skip
@@ -246,7 +254,9 @@ async def test_weekly_series_keeps_local_time_across_dst(
     occ = await occurrences(client, host, r.json()["id"])
     assert [o["start"][11:] for o in occ] == ["09:00:00-04:00"] * 2 + ["09:00:00-05:00"] * 2
     assert [o["id"][-16:] for o in occ][:3] == [
-        "20991020T130000Z", "20991027T130000Z", "20991103T140000Z",
+        "20991020T130000Z",
+        "20991027T130000Z",
+        "20991103T140000Z",
     ]
 
 
@@ -308,7 +318,10 @@ async def test_update_occurrence_title_marks_it_modified(
                          headers=auth(host))  # fmt: skip
     assert r.status_code == 200 and r.json()["isModified"] is True
     after = await occurrences(client, host, m["id"])
-    assert [(o["title"], o["isModified"]) for o in after] == [("Special", True), ("Weekly sync", False)]
+    assert [(o["title"], o["isModified"]) for o in after] == [
+        ("Special", True),
+        ("Weekly sync", False),
+    ]
 
 
 async def test_update_refusals(client: httpx.AsyncClient, host: str, world: World) -> None:
@@ -316,9 +329,13 @@ async def test_update_refusals(client: httpx.AsyncClient, host: str, world: Worl
     m = await create_meeting(client, host, sendEmail=False, invitees=[{"email": "a@example.com"}])
     a = await world.person("a@example.com")
     before = world.snapshot()
-    assert_error(await client.put(f"/v1/meetings/{m['id']}", json={"title": "x"}, headers=auth(a)), 403)
     assert_error(
-        await client.put(f"/v1/meetings/{m['id']}", json={"title": ""}, headers=auth(host)), 400, "title"
+        await client.put(f"/v1/meetings/{m['id']}", json={"title": "x"}, headers=auth(a)), 403
+    )
+    assert_error(
+        await client.put(f"/v1/meetings/{m['id']}", json={"title": ""}, headers=auth(host)),
+        400,
+        "title",
     )
     await start(world, m["id"])
     before = world.snapshot()
@@ -352,7 +369,10 @@ async def test_delete_one_occurrence(client: httpx.AsyncClient, host: str) -> No
     occ = await occurrences(client, host, m["id"])
     r = await client.delete(f"/v1/meetings/{occ[1]['id']}?sendEmail=false", headers=auth(host))
     assert r.status_code == 204
-    assert [o["id"] for o in await occurrences(client, host, m["id"])] == [occ[0]["id"], occ[2]["id"]]
+    assert [o["id"] for o in await occurrences(client, host, m["id"])] == [
+        occ[0]["id"],
+        occ[2]["id"],
+    ]
     assert_error(await client.get(f"/v1/meetings/{occ[1]['id']}", headers=auth(host)), 404)
 
 
@@ -368,15 +388,21 @@ async def test_end_meeting_ends_instance_and_stamps_sessions(
         breakoutSessions=[{"name": "A", "invitees": ["a@example.com"]}],
     )  # fmt: skip
     instance = await start(world, m["id"])
-    held = (await client.get(f"/v1/meetings/{instance}/breakoutSessions", headers=auth(host))).json()
+    held = (
+        await client.get(f"/v1/meetings/{instance}/breakoutSessions", headers=auth(host))
+    ).json()
     assert [s["name"] for s in held["items"]] == ["A"]
     assert "endTime" not in held["items"][0]
     world.clock.advance(600)
-    r = await client.post(f"/v1/meetings/{m['id']}/end", json={"reason": "done"}, headers=auth(host))
+    r = await client.post(
+        f"/v1/meetings/{m['id']}/end", json={"reason": "done"}, headers=auth(host)
+    )
     assert r.status_code == 204
     got = (await client.get(f"/v1/meetings/{instance}", headers=auth(host))).json()
     assert got["state"] == "ended"
-    items = (await client.get(f"/v1/meetings/{instance}/breakoutSessions", headers=auth(host))).json()["items"]
+    items = (
+        await client.get(f"/v1/meetings/{instance}/breakoutSessions", headers=auth(host))
+    ).json()["items"]
     assert items[0]["startTime"] < items[0]["endTime"]
     assert_error(await client.post(f"/v1/meetings/{instance}/end", headers=auth(host)), 409)
     # The series plan is untouched by the instance's history.
