@@ -46,8 +46,8 @@ def test_printed_curl_line_deletes_demo_breakout_sessions(tmp_path: Path) -> Non
         assert (tmp_path / "breakouts.db").exists()
         for _ in range(100):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)  # noqa: S310
-                break
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    break
             except OSError:
                 time.sleep(0.1)
         out = subprocess.run(shlex.split(delete_line), capture_output=True, text=True, timeout=10)
