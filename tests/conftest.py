@@ -175,3 +175,37 @@ async def create_meeting(
     assert r.status_code == 200, r.text
     meeting: dict[str, Any] = r.json()
     return meeting
+
+
+def assert_error(r: httpx.Response, status: int, text: str | None = None) -> dict[str, Any]:
+    """The Webex error contract: status, body shape, TrackingID header = body, message text."""
+    assert r.status_code == status, r.text
+    body: dict[str, Any] = r.json()
+    assert set(body) == {"message", "errors", "trackingId"}
+    assert body["errors"] and all(set(e) == {"description"} for e in body["errors"])
+    assert body["trackingId"] == r.headers["TrackingID"]
+    if text is not None:
+        assert text in body["message"], body["message"]
+    return body
+
+
+async def start_meeting(world: World, meeting_id: str) -> str:
+    """Start a scheduled meeting (a series: its next occurrence) as the CLI does; the instance id."""
+    from breakouts.meetings import service
+
+    async with world.app.state.breakouts.db.transaction() as tx:
+        return (await service.start_meeting(tx, world.clock.now_s(), meeting_id)).id
+
+
+async def list_occurrences(
+    client: httpx.AsyncClient, token: str, series_id: str, **params: str
+) -> list[dict[str, Any]]:
+    """Every scheduled meeting of a series, whatever its date (asserts 200)."""
+    query = {
+        "meetingType": "scheduledMeeting", "meetingSeriesId": series_id, "max": "100",
+        "from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z", **params,
+    }  # fmt: skip
+    r = await client.get("/v1/meetings", params=query, headers=auth(token))
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items

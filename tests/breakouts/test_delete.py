@@ -7,8 +7,15 @@ from typing import Any
 import httpx
 import pytest
 
-from breakouts.meetings import service as meetings_service
-from tests.conftest import DAY, World, auth, create_meeting
+from tests.conftest import (
+    DAY,
+    World,
+    assert_error,
+    auth,
+    create_meeting,
+    list_occurrences,
+    start_meeting,
+)
 
 HOST = "host@example.com"
 PLAN = [
@@ -48,22 +55,6 @@ async def meeting(client: httpx.AsyncClient, token: str, meeting_id: str) -> dic
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
-
-
-def assert_error(r: httpx.Response, status: int, text: str | None = None) -> None:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert set(body) == {"message", "errors", "trackingId"}
-    assert body["trackingId"] == r.headers["TrackingID"]
-    assert body["errors"] and all("description" in e for e in body["errors"])
-    if text is not None:
-        assert text in body["message"]
-
-
-async def start(world: World, meeting_id: str) -> str:
-    async with world.app.state.breakouts.db.transaction() as tx:
-        inst = await meetings_service.start_meeting(tx, world.clock.now_s(), meeting_id)
-    return inst.id
 
 
 async def test_success_is_204_with_empty_body(client: httpx.AsyncClient, host: str) -> None:
@@ -148,13 +139,7 @@ async def test_series_delete_clears_future_occurrence_plans(
 ) -> None:
     """On a series, the series' plan and the plans of its future occurrences are deleted."""
     m = await meeting_with_plan(client, host, recurrence="FREQ=DAILY;COUNT=5", sendEmail=False)
-    occurrences = (
-        await client.get(
-            "/v1/meetings",
-            params={"meetingType": "scheduledMeeting", "meetingSeriesId": m["id"]},
-            headers=auth(host),
-        )
-    ).json()["items"]
+    occurrences = await list_occurrences(client, host, m["id"])
     assert len(occurrences) == 5
     third = occurrences[2]["id"]
     r = await client.put(
@@ -173,13 +158,7 @@ async def test_scheduled_meeting_delete_touches_that_occurrence_only(
 ) -> None:
     """On a scheduled meeting only its sessions go; the series and other occurrences keep theirs."""
     m = await meeting_with_plan(client, host, recurrence="FREQ=DAILY;COUNT=3", sendEmail=False)
-    occ = (
-        await client.get(
-            "/v1/meetings",
-            params={"meetingType": "scheduledMeeting", "meetingSeriesId": m["id"]},
-            headers=auth(host),
-        )
-    ).json()["items"]
+    occ = await list_occurrences(client, host, m["id"])
     r = await client.delete(path(occ[1]["id"]), headers=auth(host))
     assert r.status_code == 204
     assert await sessions(client, host, occ[1]["id"]) == []
@@ -197,7 +176,7 @@ async def test_instance_id_is_400_and_changes_nothing(
 ) -> None:
     """An instance id (in progress or ended) is refused with the upstream message."""
     m = await meeting_with_plan(client, host, sendEmail=False)
-    instance = await start(world, m["id"])
+    instance = await start_meeting(world, m["id"])
     before = world.snapshot()
     r = await client.delete(path(instance), headers=auth(host))
     assert_error(r, 400, f"Meeting ID '{instance}' is not allowed for this API.")
@@ -216,7 +195,7 @@ async def test_in_progress_is_409_for_series_and_scheduled_meeting(
 ) -> None:
     """While an instance runs, DELETE on its series or scheduled meeting is 409; nothing changes."""
     m = await meeting_with_plan(client, host, sendEmail=False)
-    instance = await start(world, m["id"])
+    instance = await start_meeting(world, m["id"])
     scheduled = (await meeting(client, host, instance))["scheduledMeetingId"]
     before = world.snapshot()
     for target in (m["id"], scheduled):
@@ -230,24 +209,13 @@ async def test_ended_missed_and_expired_are_409(
 ) -> None:
     """A scheduled meeting ended or missed, and an expired series, refuse with 409."""
     m = await meeting_with_plan(client, host, sendEmail=False, recurrence="FREQ=DAILY;COUNT=2")
-    instance = await start(world, m["id"])
+    instance = await start_meeting(world, m["id"])
     scheduled_ended = (await meeting(client, host, instance))["scheduledMeetingId"]
     await client.post(f"/v1/meetings/{instance}/end", headers=auth(host))
     assert (await meeting(client, host, scheduled_ended))["state"] == "ended"
     assert_error(await client.delete(path(scheduled_ended), headers=auth(host)), 409)
     world.clock.advance(3 * DAY)
-    occ = (
-        await client.get(
-            "/v1/meetings",
-            params={
-                "meetingType": "scheduledMeeting",
-                "meetingSeriesId": m["id"],
-                "from": "2000-01-01T00:00:00Z",
-                "to": "2100-01-01T00:00:00Z",
-            },
-            headers=auth(host),
-        )
-    ).json()["items"]
+    occ = await list_occurrences(client, host, m["id"])
     missed = [o for o in occ if o["state"] == "missed"]
     assert len(missed) == 1
     before = world.snapshot()

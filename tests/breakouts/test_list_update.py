@@ -8,8 +8,14 @@ from typing import Any
 import httpx
 import pytest
 
-from breakouts.meetings import service as meetings_service
-from tests.conftest import World, auth, create_meeting
+from tests.conftest import (
+    World,
+    assert_error,
+    auth,
+    create_meeting,
+    list_occurrences,
+    start_meeting,
+)
 
 HOST = "host@example.com"
 
@@ -21,13 +27,6 @@ async def host(world: World) -> str:
 
 def path(meeting_id: str) -> str:
     return f"/v1/meetings/{meeting_id}/breakoutSessions"
-
-
-def assert_error(r: httpx.Response, status: int, text: str | None = None) -> None:
-    assert r.status_code == status, r.text
-    assert set(r.json()) == {"message", "errors", "trackingId"}
-    if text is not None:
-        assert text in r.json()["message"], r.json()["message"]
 
 
 async def put(
@@ -102,7 +101,7 @@ async def test_put_mails_host_and_each_invitee_once(
 async def test_invalid_plan_is_400_naming_the_item_and_changes_nothing(
     client: httpx.AsyncClient, host: str, world: World, items: list[dict[str, Any]], text: str
 ) -> None:
-    """Plan rules: ≤100 sessions, a name of 1–255 characters, valid emails, one session each."""
+    """Plan rules: ≤100 sessions, a name of 1 to 255 characters, valid emails, one session each."""
     m = await create_meeting(
         client,
         host,
@@ -133,11 +132,10 @@ async def test_put_on_instance_400_and_in_progress_409(
 ) -> None:
     """Instances are refused (400); a series whose meeting runs is 409."""
     m = await create_meeting(client, host, sendEmail=False)
-    async with world.app.state.breakouts.db.transaction() as tx:
-        inst = await meetings_service.start_meeting(tx, world.clock.now_s(), m["id"])
+    instance = await start_meeting(world, m["id"])
     before = world.snapshot()
     assert_error(
-        await put(client, host, inst.id, [{"name": "A"}]), 400, "is not allowed for this API"
+        await put(client, host, instance, [{"name": "A"}]), 400, "is not allowed for this API"
     )
     assert_error(await put(client, host, m["id"], [{"name": "A"}]), 409, "in progress")
     assert world.snapshot() == before
@@ -169,10 +167,7 @@ async def test_scheduled_meeting_shows_series_plan_until_it_has_its_own(
         client, host, sendEmail=False, recurrence="FREQ=DAILY;COUNT=2",
         enabledBreakoutSessions=True, breakoutSessions=[{"name": "Series"}],
     )  # fmt: skip
-    occ = (await client.get(
-        "/v1/meetings", params={"meetingType": "scheduledMeeting", "meetingSeriesId": m["id"]},
-        headers=auth(host),
-    )).json()["items"]  # fmt: skip
+    occ = await list_occurrences(client, host, m["id"])
     assert [s["name"] for s in await listed(client, host, occ[0]["id"])] == ["Series"]
     assert (
         await put(client, host, occ[0]["id"], [{"name": "Own"}], sendEmail=False)

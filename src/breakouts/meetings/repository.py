@@ -15,6 +15,12 @@ _SERIES_COLUMNS = (
 )
 
 
+# Series `s` the person (host id, lower-case email) hosts or is invited to.
+_VISIBLE_TO = (
+    "(s.host_id = ? OR s.id IN (SELECT series_id FROM meeting_invitees WHERE email_lower = ?))"
+)
+
+
 @dataclass(slots=True)
 class Series:
     id: str
@@ -113,8 +119,7 @@ async def visible_series(
     """Series the person hosts or is invited to that may have an occurrence in [lo, hi)."""
     sql = (
         f"SELECT {_SERIES_COLUMNS} FROM meeting_series s JOIN people p ON p.id = s.host_id"
-        " WHERE (s.host_id = ? OR s.id IN"
-        " (SELECT series_id FROM meeting_invitees WHERE email_lower = ?))"
+        f" WHERE {_VISIBLE_TO}"
         " AND s.start_at < ? AND (s.last_end_at IS NULL OR s.last_end_at > ?)"
     )
     args: list[Any] = [person_id, email_lower, hi, lo - 1]
@@ -308,8 +313,7 @@ async def visible_instances(
     sql = (
         "SELECT i.id, i.series_id, i.occurrence_start, i.started_at, i.ended_at"
         " FROM instances i JOIN meeting_series s ON s.id = i.series_id"
-        " WHERE (s.host_id = ? OR s.id IN"
-        " (SELECT series_id FROM meeting_invitees WHERE email_lower = ?))"
+        f" WHERE {_VISIBLE_TO}"
         " AND i.started_at >= ? AND i.started_at < ?"
     )
     args: list[Any] = [person_id, email_lower, lo, hi]
