@@ -8,12 +8,15 @@ event id and the recipient, so every retry or duplicate delivery carries the sam
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
+
 from breakouts.db import Tx
+
+_encode = msgspec.json.Encoder().encode
 
 
 def message_id(event_id: str, recipient: str, domain: str) -> str:
@@ -47,7 +50,7 @@ async def enqueue(
     event_id = uuid.uuid4().hex
     rows = []
     for recipient, extra in recipients:
-        payload = json.dumps({**common, **extra, "event": event, "to": recipient})
+        payload = _encode({**common, **extra, "event": event, "to": recipient}).decode()
         rows.append(
             (message_id(event_id, recipient, domain), event, meeting_id, recipient, payload, now, now)
         )
