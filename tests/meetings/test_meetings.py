@@ -405,3 +405,41 @@ async def test_end_meeting_ends_instance_and_stamps_sessions(
     # The series plan is untouched by the instance's history.
     plan = (await client.get(f"/v1/meetings/{m['id']}/breakoutSessions", headers=auth(host))).json()
     assert [s["name"] for s in plan["items"]] == ["A"] and "startTime" not in plan["items"][0]
+
+
+@pytest.mark.parametrize(
+    ("recurrence", "text"),
+    [
+        ("FREQ=MINUTELY;COUNT=5", "FREQ=DAILY"),
+        ("FREQ=DAILY;INTERVAL=0", "INTERVAL"),
+        ("FREQ=DAILY;BYHOUR=9", "BYHOUR=9"),
+        ("FREQ=DAILY;COUNT=5001", "COUNT"),
+        ("FREQ=DAILY;COUNT=2;COUNT=3", "COUNT=3"),
+        ("FREQ=WEEKLY;BYDAY=XX", "recurrence"),
+    ],
+)
+async def test_recurrence_outside_what_webex_accepts_is_400(
+    client: httpx.AsyncClient, host: str, world: World, recurrence: str, text: str
+) -> None:
+    """Only DAILY/WEEKLY/MONTHLY/YEARLY rules with sane parts are accepted."""
+    start, end = future_slot(world.clock)
+    before = world.snapshot()
+    r = await client.post(
+        "/v1/meetings",
+        json={"title": "R", "start": start, "end": end, "recurrence": recurrence},
+        headers=auth(host),
+    )
+    assert_error(r, 400, text)
+    assert world.snapshot() == before
+
+
+async def test_far_future_occurrence_of_endless_series_is_404(
+    client: httpx.AsyncClient, host: str
+) -> None:
+    """Occurrence ids beyond the ten-year horizon of an endless rule are not found (and cheap)."""
+    m = await create_meeting(client, host, recurrence="FREQ=DAILY", sendEmail=False)
+    hour = m["start"][11:13] + m["start"][14:16] + "00"
+    far = f"{m['id']}_99990101T{hour}Z"
+    assert_error(await client.get(f"/v1/meetings/{far}", headers=auth(host)), 404)
+    near = await list_occurrences(client, host, m["id"], to="2100-01-01T00:00:00Z")
+    assert len(near) == 100  # a page of an endless series

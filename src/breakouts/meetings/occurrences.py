@@ -17,12 +17,18 @@ from breakouts.errors import BadRequest
 
 # A finite series longer than this is refused, so listing and "last occurrence" stay bounded.
 MAX_OCCURRENCES = 5000
+# No occurrence is considered beyond this many seconds after the series start: every expansion
+# (an id lookup, a listing window, an endless rule) then walks at most ~3,700 daily steps.
+HORIZON_S = 10 * 366 * 24 * 3600
+# What Webex accepts in a meeting recurrence; finer rules (hourly, BYHOUR…) are refused.
+_FREQS = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST"}
 
 
 def zone(name: str) -> ZoneInfo:
     try:
         return _zone(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise BadRequest(f"'{name}' is not a valid timezone.") from exc
 
 
@@ -45,10 +51,32 @@ def _rule(recurrence: str, start_s: int, timezone: str) -> rrule:
 def parse_rule(recurrence: str, start_s: int, timezone: str) -> rrule:
     """The rule, or 400 naming the field."""
     zone(timezone)
+    _check_parts(recurrence)
     try:
         return _rule(recurrence, start_s, timezone)
-    except (ValueError, TypeError, OverflowError) as exc:
+    except Exception as exc:  # dateutil raises several kinds for bad input; all are the client's
         raise BadRequest(f"'recurrence' is not a valid RRULE: {recurrence!r}.") from exc
+
+
+def _check_parts(recurrence: str) -> None:
+    parts: dict[str, str] = {}
+    for item in recurrence.removeprefix("RRULE:").split(";"):
+        key, sep, value = item.partition("=")
+        key = key.strip().upper()
+        if not sep or key not in _PARTS or key in parts:
+            raise BadRequest(
+                f"'recurrence' part '{item}' is not supported; use FREQ (DAILY, WEEKLY, MONTHLY, "
+                "YEARLY) with INTERVAL, COUNT, UNTIL, BYDAY, BYMONTHDAY, BYMONTH, BYSETPOS, WKST."
+            )
+        parts[key] = value.strip().upper()
+    if parts.get("FREQ") not in _FREQS:
+        raise BadRequest("'recurrence' needs FREQ=DAILY, WEEKLY, MONTHLY or YEARLY.")
+    interval = parts.get("INTERVAL", "1")
+    if not interval.isdigit() or not 1 <= int(interval) <= 1000:
+        raise BadRequest("'recurrence' INTERVAL must be a whole number from 1 to 1000.")
+    count = parts.get("COUNT", "1")
+    if not count.isdigit() or not 1 <= int(count) <= MAX_OCCURRENCES:
+        raise BadRequest(f"'recurrence' COUNT must be a whole number from 1 to {MAX_OCCURRENCES}.")
 
 
 def last_start(recurrence: str | None, start_s: int, timezone: str) -> int | None:
@@ -59,7 +87,10 @@ def last_start(recurrence: str | None, start_s: int, timezone: str) -> int | Non
     if getattr(rule, "_count", None) is None and getattr(rule, "_until", None) is None:
         return None
     last: datetime | None = None
+    horizon = datetime.fromtimestamp(start_s + HORIZON_S, UTC)
     for n, occ in enumerate(rule):
+        if occ > horizon:
+            break
         if n >= MAX_OCCURRENCES:
             raise BadRequest(
                 f"'recurrence' yields more than {MAX_OCCURRENCES} occurrences; use COUNT or UNTIL."
@@ -81,6 +112,7 @@ def starts_between(
     """Occurrence starts ``s`` with ``lo <= s < hi``, in order, at most ``limit``."""
     if recurrence is None:
         return [start_s] if lo <= start_s < hi else []
+    hi = min(hi, start_s + HORIZON_S + 1)
     if hi <= lo:
         return []
     rule = _rule(recurrence, start_s, timezone)
@@ -106,6 +138,5 @@ def first_start_after(
     """The first occurrence starting at or after ``after``."""
     if recurrence is None:
         return start_s if start_s >= after else None
-    rule = _rule(recurrence, start_s, timezone)
-    occ = rule.after(datetime.fromtimestamp(max(after, start_s), UTC), inc=True)
-    return None if occ is None else int(occ.timestamp())
+    found = starts_between(recurrence, start_s, timezone, after, after + HORIZON_S, 1)
+    return found[0] if found else None
