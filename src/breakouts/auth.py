@@ -6,6 +6,7 @@ token is refused on its next request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from breakouts.db import Tx
@@ -49,21 +50,31 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def authenticate(
-    tx: Tx, token: str, now: int, *, write: bool, host_email: str | None
+    tx: Tx,
+    token: str,
+    now: int,
+    *,
+    write: bool,
+    host_email: Callable[[], str | None],
 ) -> Caller:
-    """Resolve the caller for an operation that reads (``write=False``) or changes meetings."""
+    """Resolve the caller for an operation that reads (``write=False``) or changes meetings.
+
+    ``host_email`` is called only once the token is known good and has the scope: whatever it
+    parses (a request body) cannot turn a 401 or 403 into a 400.
+    """
     owner = await people.token_owner(tx, hash_token(token))
     if owner is None or (owner.expires_at is not None and owner.expires_at <= now):
         raise Unauthorized()
     needed = _WRITE_OK if write else _READ_OK
     if not owner.scopes & needed:
         raise Forbidden()
+    host_email_value = host_email()
     admin_scope = ADMIN_WRITE_SCOPE if write else ADMIN_READ_SCOPE
     person = owner.person
     # hostEmail is "only used if the caller has admin-level scopes": otherwise it is ignored.
-    if host_email and (admin_scope in owner.scopes or ADMIN_WRITE_SCOPE in owner.scopes):
-        host = await people.get_by_email(tx, host_email)
+    if host_email_value and (admin_scope in owner.scopes or ADMIN_WRITE_SCOPE in owner.scopes):
+        host = await people.get_by_email(tx, host_email_value)
         if host is None:
-            raise NotFound(f"Host '{host_email}' was not found.")
+            raise NotFound(f"Host '{host_email_value}' was not found.")
         person = host
     return Caller(owner.person, person, owner.scopes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 from limits import RateLimitItem, parse
@@ -99,9 +99,13 @@ async def run(
     op: Callable[[Ctx], Awaitable[T]],
     *,
     write: bool,
-    host_email: str | None = None,
+    host_email: Callable[[], str | None] = lambda: None,
 ) -> T:
-    """Run ``op`` as the authenticated caller in one transaction."""
+    """Run ``op`` as the authenticated caller in one transaction.
+
+    The token is checked first: parameters and bodies are parsed inside ``op`` (and
+    ``host_email``), so a missing or bad token is 401 whatever else the request says.
+    """
     state = app_state(request)
     token = bearer_token(request.headers.get("authorization"))
     key = hash_token(token)
@@ -129,29 +133,54 @@ def parse_bool(value: str | None, name: str, default: bool) -> bool:
     raise BadRequest(f"'{name}' must be true or false, not '{value}'.")
 
 
-def host_email_of(request: Request) -> str | None:
+def host_email_of(request: Request) -> Callable[[], str | None]:
     """``hostEmail`` from the header (upstream, breakout sessions) or the query string."""
-    return request.headers.get("hostemail") or request.query_params.get("hostEmail") or None
+    return lambda: (
+        request.headers.get("hostemail") or request.query_params.get("hostEmail") or None
+    )
 
 
-async def json_body(request: Request, typ: type[T], media: tuple[str, ...] = ()) -> T:
-    """The body decoded as ``typ``: 415 if it is not JSON, 400 naming the field if it is wrong."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json" and ctype not in media and not ctype.endswith("+json"):
-        raise UnsupportedMediaType()
+class JsonBody(Generic[T]):
+    """A request body, read before the transaction (I/O) and decoded on first use (after auth).
+
+    Reading happens up front because nothing may await real I/O while the SQLite transaction
+    holds the connection; decoding waits so a bad token is 401 before a bad body is 400/415.
+    """
+
+    def __init__(self, raw: bytes, ctype: str, typ: type[T], media: tuple[str, ...]) -> None:
+        self._raw, self._ctype, self._typ, self._media = raw, ctype, typ, media
+        self._value: T | None = None
+
+    @property
+    def raw(self) -> bytes:
+        return self._raw
+
+    @property
+    def value(self) -> T:
+        if self._value is None:
+            ctype, media = self._ctype, self._media
+            if ctype != "application/json" and ctype not in media and not ctype.endswith("+json"):
+                raise UnsupportedMediaType()
+            try:
+                self._value = msgspec.json.decode(self._raw, type=self._typ)
+            except msgspec.ValidationError as exc:
+                raise BadRequest(f"Invalid request body: {_field_message(str(exc))}") from exc
+            except msgspec.DecodeError as exc:
+                raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+        return self._value
+
+
+async def json_body(request: Request, typ: type[T], media: tuple[str, ...] = ()) -> JsonBody[T]:
+    """Read the body (413 past the configured size); decode it later through ``.value``."""
     limit = app_state(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge()
-    body = await request.body()
-    if len(body) > limit:
+    raw = await request.body()
+    if len(raw) > limit:
         raise PayloadTooLarge()
-    try:
-        return msgspec.json.decode(body, type=typ)
-    except msgspec.ValidationError as exc:
-        raise BadRequest(f"Invalid request body: {_field_message(str(exc))}") from exc
-    except msgspec.DecodeError as exc:
-        raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return JsonBody(raw, ctype, typ, media)
 
 
 def _field_message(text: str) -> str:

@@ -56,17 +56,24 @@ def _to_30(node: Any) -> Any:
         return [_to_30(n) for n in node]
     if not isinstance(node, dict):
         return node
-    node = {k: _to_30(v) for k, v in node.items() if k != "title"}
-    options = node.get("anyOf")
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title" and isinstance(value, str):
+            continue  # msgspec's annotation (the struct's name), not a field called "title"
+        if key == "properties":
+            out[key] = {name: _to_30(schema) for name, schema in value.items()}
+        else:
+            out[key] = _to_30(value)
+    options = out.get("anyOf")
     if isinstance(options, list) and {"type": "null"} in options:
         rest = [o for o in options if o != {"type": "null"}]
-        del node["anyOf"]
+        del out["anyOf"]
         if len(rest) == 1 and "$ref" not in rest[0]:
-            node.update(rest[0])
+            out.update(rest[0])
         else:
-            node["anyOf" if len(rest) > 1 else "allOf"] = rest
-        node["nullable"] = True
-    return node
+            out["anyOf" if len(rest) > 1 else "allOf"] = rest
+        out["nullable"] = True
+    return out
 
 
 def _errors(codes: list[str]) -> dict[str, Any]:
@@ -206,7 +213,7 @@ def build_openapi() -> dict[str, Any]:
                         "meetingSeriesId",
                         "query",
                         "Occurrences and instances of this series.",
-                        {"type": "string"},
+                        {"type": "string", "pattern": "^[0-9a-f]{32}$"},
                     ),
                     _param(
                         "from",

@@ -28,19 +28,22 @@ async def list_breakout_sessions(request: Request) -> Response:
 async def update_breakout_sessions(request: Request) -> Response:
     meeting_id = request.path_params["meetingId"]
     body = await json_body(request, UpdateMeetingBreakoutSessionsObject)
+    header_host = host_email_of(request)
 
     async def op(ctx: Ctx) -> list[Session]:
-        return await service.update_breakout_sessions(ctx, meeting_id, body)
+        return await service.update_breakout_sessions(ctx, meeting_id, body.value)
 
-    plan = await run(request, op, write=True, host_email=body.host_email or host_email_of(request))
+    plan = await run(
+        request, op, write=True, host_email=lambda: body.value.host_email or header_host()
+    )
     return json_response({"items": _items(plan, False)})
 
 
 async def delete_breakout_sessions(request: Request) -> Response:
     meeting_id = request.path_params["meetingId"]
-    send_email = parse_bool(request.query_params.get("sendEmail"), "sendEmail", True)
 
     async def op(ctx: Ctx) -> int:
+        send_email = parse_bool(request.query_params.get("sendEmail"), "sendEmail", True)
         return await service.delete_breakout_sessions(ctx, meeting_id, send_email)
 
     await run(request, op, write=True, host_email=host_email_of(request))

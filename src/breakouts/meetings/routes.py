@@ -36,17 +36,19 @@ async def create_meeting(request: Request) -> Response:
     site, base = app_state(request).site, api_base(request)
 
     async def op(ctx: Ctx) -> dict[str, object]:
-        return render(await service.create_meeting(ctx, body), site, base)
+        return render(await service.create_meeting(ctx, body.value), site, base)
 
-    return json_response(await run(request, op, write=True, host_email=body.host_email))
+    return json_response(
+        await run(request, op, write=True, host_email=lambda: body.value.host_email)
+    )
 
 
 async def get_meeting(request: Request) -> Response:
     meeting_id = request.path_params["meetingId"]
-    parse_bool(request.query_params.get("current"), "current", False)
     site, base = app_state(request).site, api_base(request)
 
     async def op(ctx: Ctx) -> dict[str, object]:
+        parse_bool(request.query_params.get("current"), "current", False)
         return render(await service.get_meeting(ctx, meeting_id), site, base)
 
     return json_response(await run(request, op, write=False, host_email=host_email_of(request)))
@@ -78,14 +80,15 @@ def _list_query(request: Request) -> service.ListQuery:
 
 
 async def list_meetings(request: Request) -> Response:
-    query = _list_query(request)
     site, base = app_state(request).site, api_base(request)
+    Page = tuple[list[dict[str, object]], bool, service.ListQuery]
 
-    async def op(ctx: Ctx) -> tuple[list[dict[str, object]], bool]:
+    async def op(ctx: Ctx) -> Page:
+        query = _list_query(request)
         views, more = await service.list_meetings(ctx, query)
-        return [render(v, site, base) for v in views], more
+        return [render(v, site, base) for v in views], more, query
 
-    items, more = await run(request, op, write=False, host_email=host_email_of(request))
+    items, more, query = await run(request, op, write=False, host_email=host_email_of(request))
     headers = {}
     if more:
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
@@ -101,16 +104,18 @@ async def update_meeting(request: Request) -> Response:
     site, base = app_state(request).site, api_base(request)
 
     async def op(ctx: Ctx) -> dict[str, object]:
-        return render(await service.update_meeting(ctx, meeting_id, body), site, base)
+        return render(await service.update_meeting(ctx, meeting_id, body.value), site, base)
 
-    return json_response(await run(request, op, write=True, host_email=body.host_email))
+    return json_response(
+        await run(request, op, write=True, host_email=lambda: body.value.host_email)
+    )
 
 
 async def delete_meeting(request: Request) -> Response:
     meeting_id = request.path_params["meetingId"]
-    send_email = parse_bool(request.query_params.get("sendEmail"), "sendEmail", True)
 
     async def op(ctx: Ctx) -> None:
+        send_email = parse_bool(request.query_params.get("sendEmail"), "sendEmail", True)
         await service.delete_meeting(ctx, meeting_id, send_email)
 
     await run(request, op, write=True, host_email=host_email_of(request))
@@ -119,10 +124,11 @@ async def delete_meeting(request: Request) -> Response:
 
 async def end_meeting(request: Request) -> Response:
     meeting_id = request.path_params["meetingId"]
-    if await request.body():
-        await json_body(request, EndMeetingRequestObject)
+    body = await json_body(request, EndMeetingRequestObject)
 
     async def op(ctx: Ctx) -> None:
+        if body.raw:
+            body.value  # noqa: B018 - validates the optional body (reason)
         await service.end_meeting(ctx, meeting_id)
 
     await run(request, op, write=True, host_email=host_email_of(request))

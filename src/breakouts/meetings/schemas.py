@@ -24,7 +24,7 @@ class Invitee(msgspec.Struct, rename="camel", omit_defaults=True):
 
 
 class BreakoutSessionInput(msgspec.Struct, rename="camel"):
-    name: str
+    name: Annotated[str, Meta(min_length=1, max_length=255)]
     invitees: Annotated[list[Email], Meta(max_length=1000)] = []
 
 
