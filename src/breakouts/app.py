@@ -33,6 +33,8 @@ from breakouts.http import (
     render_error,
     tracking_id,
 )
+from breakouts.mail.stats import MailMetrics, read_counts
+from breakouts.mail.worker import MailWorker
 from breakouts.meetings.routes import routes as meeting_routes
 
 
@@ -43,11 +45,15 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     state = app_state(request)
     await state.db.ping()
-    return json_response({"status": "ready", "database": "ok"})
+    mail: dict[str, Any] = dict((await read_counts(state.db)).as_dict())
+    mail["worker"] = "in-process" if "mail_worker" in state.extra else "external"
+    return json_response({"status": "ready", "database": "ok", "mail": mail})
 
 
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(app_state(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    state = app_state(request)
+    await state.extra["mail_metrics"].refresh(state.db)
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:
@@ -69,6 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     logger = logs.make_logger(settings.log_level, settings.log_json)
     clock = clock or Clock()
     app_metrics = Metrics()
+    mail_metrics = MailMetrics(app_metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -81,11 +88,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         limiter, limit = make_limiter(settings)
         site = Site(settings.site_url, settings.site_url)
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"mail_metrics": mail_metrics}
         app.state.breakouts = AppState(settings, db, clock, site, limiter, limit, app_metrics, extra)
+        if settings.mail_worker:
+            extra["mail_worker"] = MailWorker(db, clock, settings, logger)
+            extra["mail_worker"].start()
         try:
             yield
         finally:
+            if "mail_worker" in extra:
+                await extra["mail_worker"].stop()
             await db.close()
 
     routes = [

@@ -14,6 +14,7 @@ from breakouts.config import Settings
 from breakouts.context import Site
 from breakouts.db import Database, open_database
 from breakouts.errors import ApiError
+from breakouts.mail.cli import mail_app, worker
 
 T = TypeVar("T")
 app = typer.Typer(help="breakouts: the Webex Meetings API for meetings and breakout sessions.",
@@ -148,6 +149,10 @@ def meetings_start(meeting_id: str) -> None:
             return (await service.start_meeting(tx, clock.now_s(), meeting_id)).id
 
     typer.echo(_run(work))
+
+
+app.command()(worker)
+app.add_typer(mail_app, name="mail")
 
 
 def main() -> None:

@@ -45,7 +45,18 @@ class Settings(BaseSettings):
     # Run the mail worker inside the server process.
     mail_worker: bool = True
     mail_max_attempts: int = 8
+    # A claimed message belongs to its worker this long; a crashed worker's are taken up after.
     mail_lease_s: int = 60
+    # Messages claimed per batch, and SMTP connections a batch is spread over.
+    mail_batch_size: int = 50
+    mail_smtp_connections: int = 2
+    # Longest one SMTP transaction (connect, or MAIL..DATA) may take before it counts as failed.
+    mail_smtp_timeout_s: float = 20.0
+    # Idle workers look for due mail this often (the in-process worker is also woken on enqueue).
+    mail_poll_s: float = 0.25
+    # Retry n waits about base * 2**(n-1) seconds (jittered), never more than max.
+    mail_backoff_base_s: float = 10.0
+    mail_backoff_max_s: float = 3600.0
 
     # Control plane (/_control): off unless an operator token is set and enabled.
     control_enabled: bool = False

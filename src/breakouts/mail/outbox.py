@@ -3,13 +3,18 @@
 A row holds what the message must say (a JSON payload), not the rendered message: rendering
 happens in the worker, off the request path. ``Message-ID`` is fixed at enqueue time from the
 event id and the recipient, so every retry or duplicate delivery carries the same one.
+
+``on_enqueue`` lets a worker in this process hear of new rows at once instead of at its next
+poll. The ring comes *before* the commit; that is harmless: on SQLite the worker's claim waits
+for the request's transaction to end, and a worker that looks too early (another backend, a
+rollback) finds nothing and polls again. It is only a hint: delivery never depends on it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -17,6 +22,15 @@ import msgspec
 from breakouts.db import Tx
 
 _encode = msgspec.json.Encoder().encode
+
+
+_listeners: set[Callable[[], None]] = set()
+
+
+def on_enqueue(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener`` (cheap, non-blocking) whenever rows are queued; returns the unsubscriber."""
+    _listeners.add(listener)
+    return lambda: _listeners.discard(listener)
 
 
 def message_id(event_id: str, recipient: str, domain: str) -> str:
@@ -52,11 +66,21 @@ async def enqueue(
     for recipient, extra in recipients:
         payload = _encode({**common, **extra, "event": event, "to": recipient}).decode()
         rows.append(
-            (message_id(event_id, recipient, domain), event, meeting_id, recipient, payload, now, now)
+            (
+                message_id(event_id, recipient, domain),
+                event,
+                meeting_id,
+                recipient,
+                payload,
+                now,
+                now,
+            )
         )
     await tx.executemany(
         "INSERT INTO outbox (message_id, event, meeting_id, recipient, payload, status,"
         " attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
         rows,
     )
+    for listener in tuple(_listeners):
+        listener()
     return len(rows)
