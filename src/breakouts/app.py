@@ -89,7 +89,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         limiter, limit = make_limiter(settings)
         site = Site(settings.site_url, settings.site_url)
         extra: dict[str, Any] = {"mail_metrics": mail_metrics}
-        app.state.breakouts = AppState(settings, db, clock, site, limiter, limit, app_metrics, extra)
+        app.state.breakouts = AppState(
+            settings, db, clock, site, limiter, limit, app_metrics, extra
+        )
         if settings.mail_worker:
             extra["mail_worker"] = MailWorker(db, clock, settings, logger)
             extra["mail_worker"].start()
@@ -101,8 +103,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await db.close()
 
     routes = [
+        *breakout_routes,  # first: the hot DELETE is matched before the meeting routes are tried
         *meeting_routes,
-        *breakout_routes,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -110,7 +112,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(ApiMiddleware, metrics=app_metrics, logger=logger)],
+        middleware=[
+            Middleware(
+                ApiMiddleware,
+                metrics=app_metrics,
+                logger=logger,
+                access_log=logs.AccessLog(settings.log_level, settings.log_json, logger),
+            )
+        ],
         exception_handlers={HTTPException: http_exception},
         lifespan=lifespan,
     )

@@ -40,6 +40,12 @@ class Clock:
         return self._offset
 
 
+def wall_iso() -> str:
+    """The real time (not the service's movable clock) for log lines: ISO 8601, UTC, µs."""
+    t = time.time()
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t))}.{int(t % 1 * 1e6):06d}Z"
+
+
 def monotonic() -> float:
     """Monotonic seconds for durations and deadlines."""
     return time.monotonic()

@@ -35,7 +35,7 @@ from breakouts.errors import (
     UnsupportedMediaType,
 )
 from breakouts.ids import new_tracking_id
-from breakouts.logs import Logger
+from breakouts.logs import AccessLog, Logger
 from breakouts.people.service import hash_token
 
 T = TypeVar("T")
@@ -135,9 +135,7 @@ def parse_bool(value: str | None, name: str, default: bool) -> bool:
 
 def host_email_of(request: Request) -> Callable[[], str | None]:
     """``hostEmail`` from the header (upstream, breakout sessions) or the query string."""
-    return lambda: (
-        request.headers.get("hostemail") or request.query_params.get("hostEmail") or None
-    )
+    return lambda: request.headers.get("hostemail") or request.query_params.get("hostEmail") or None
 
 
 class JsonBody(Generic[T]):
@@ -221,10 +219,13 @@ class ApiMiddleware:
     with its traceback under the TrackingID and answered 500 with nothing of its insides.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, logger: Logger) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, logger: Logger, access_log: AccessLog
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.log = logger
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -264,8 +265,7 @@ class ApiMiddleware:
         elapsed = monotonic() - started
         self.metrics.requests.labels(scope["method"], name, str(status)).inc()
         self.metrics.latency.labels(name).observe(elapsed)
-        self.log.info(
-            "request",
+        self.access_log(
             tracking_id=tid,
             method=scope["method"],
             path=scope["path"],

@@ -9,6 +9,8 @@ from typing import Any, TextIO
 import msgspec
 import structlog
 
+from breakouts.clock import wall_iso
+
 _encoder = msgspec.json.Encoder()
 Logger = Any  # structlog's filtering bound logger (a class made at run time)
 
@@ -46,3 +48,26 @@ def make_logger(level: str = "info", json: bool = True, file: TextIO | None = No
         wrapper_class=wrapper,
     )
     return logger
+
+
+class AccessLog:
+    """The one line logged for every request, in the same JSON shape as the other log lines.
+
+    Written directly with msgspec rather than through structlog's processor chain because it
+    runs on every request (~3 µs instead of ~10 µs); with ``json`` off it goes through the
+    app's structlog logger for the console format.
+    """
+
+    def __init__(self, level: str, json: bool, logger: Logger) -> None:
+        self.enabled = logging.getLevelNamesMapping()[level.upper()] <= logging.INFO
+        self._json = json
+        self._logger = logger
+
+    def __call__(self, **fields: object) -> None:
+        if not self.enabled:
+            return
+        if not self._json:
+            self._logger.info("request", **fields)
+            return
+        line = {**fields, "event": "request", "level": "info", "timestamp": wall_iso()}
+        sys.stderr.write(_encoder.encode(line).decode() + "\n")

@@ -12,8 +12,7 @@ rollback) finds nothing and polls again. It is only a hint: delivery never depen
 
 from __future__ import annotations
 
-import hashlib
-import uuid
+import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -33,9 +32,12 @@ def on_enqueue(listener: Callable[[], None]) -> Callable[[], None]:
     return lambda: _listeners.discard(listener)
 
 
-def message_id(event_id: str, recipient: str, domain: str) -> str:
-    digest = hashlib.sha256(recipient.lower().encode()).hexdigest()[:16]
-    return f"<{event_id}.{digest}@{domain}>"
+def message_id(event_id: str, position: int, domain: str) -> str:
+    """Unique per (event, recipient): the event's random id and the recipient's position in it.
+
+    Fixed in the row when it is queued, so every retry and duplicate carries the same one.
+    """
+    return f"<{event_id}.{position}@{domain}>"
 
 
 def distinct_recipients(emails: Iterable[str]) -> list[str]:
@@ -60,14 +62,19 @@ async def enqueue(
     domain: str,
     now: int,
 ) -> int:
-    """One outbox row per (recipient, per-recipient payload); returns how many."""
-    event_id = uuid.uuid4().hex
+    """One outbox row per (recipient, per-recipient payload); returns how many.
+
+    The payload is one JSON object: the event's common part is encoded once and each
+    recipient's own keys are spliced onto it (this runs inside the request, per recipient).
+    """
+    event_id = f"{random.getrandbits(128):032x}"  # unique, not secret
+    head = _encode({**common, "event": event})[:-1]  # b'{...' without its closing brace
     rows = []
-    for recipient, extra in recipients:
-        payload = _encode({**common, **extra, "event": event, "to": recipient}).decode()
+    for position, (recipient, extra) in enumerate(recipients):
+        payload = (head + b"," + _encode({**extra, "to": recipient})[1:]).decode()
         rows.append(
             (
-                message_id(event_id, recipient, domain),
+                message_id(event_id, position, domain),
                 event,
                 meeting_id,
                 recipient,

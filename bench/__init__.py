@@ -1,0 +1,1 @@
+"""Benchmark of DELETE /v1/meetings/{meetingId}/breakoutSessions on SQLite (``make bench``)."""

@@ -1,0 +1,472 @@
+"""``make bench``: seed, then measure S, B and the DELETE over HTTP, and print the table.
+
+    python -m bench.run [--meetings 100000] [--runs 3] [--duration 10] ...
+
+Each round measures, back to back: S (storage loop), B (bare ASGI app under wrk), the DELETE
+at c16 and at c64 (each on a fresh copy of the seeded database, each request on a meeting no
+other request touched). The table gives each round and the median of the rounds. See
+bench/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench import cpu, profile, seed, servers, storage, wrk
+from bench.storage import StorageResult
+from bench.wrk import WrkResult
+
+RESULTS = Path(__file__).resolve().parent / "results"
+WARMUP_IDS = 10_000  # ids kept for the server's warm-up run; the measured run uses the others
+WARMUP_S = 1
+QUIET_LIMIT = 0.10  # others' share of the CPUs under which the machine counts as quiet
+
+
+@dataclass
+class DeleteRun:
+    wrk: WrkResult
+    audit_rows: int  # transactions the server committed (one audit row per DELETE)
+    empty_deletes: int  # of those, DELETEs that found no session (a meeting hit twice)
+    outbox_rows: int
+    server_cpu_us: float  # server process CPU (all its threads) per answered request
+    other_load: float  # CPU the rest of the machine used meanwhile, share of all CPUs
+
+
+@dataclass
+class BareRun:
+    wrk: WrkResult
+    other_load: float
+
+
+@dataclass
+class StorageRun:
+    result: StorageResult
+    other_load: float
+
+
+@dataclass
+class Round:
+    storage: StorageRun
+    bare: BareRun
+    delete: DeleteRun
+    bare_extra: BareRun | None = None
+    delete_extra: DeleteRun | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.run", description=(__doc__ or "").split("\n")[0]
+    )
+    p.add_argument(
+        "--meetings",
+        type=int,
+        default=100_000,
+        help="meetings to seed (>= 100000 for the real figure)",
+    )
+    p.add_argument("--sessions", type=int, default=3, help="breakout sessions per meeting")
+    p.add_argument("--invitees", type=int, default=2, help="invitees per session")
+    p.add_argument("--runs", type=int, default=3, help="rounds; the table gives their medians")
+    p.add_argument("--duration", type=int, default=10, help="seconds of each wrk DELETE run")
+    p.add_argument("--bare-duration", type=int, default=5, help="seconds of each wrk run on B")
+    p.add_argument("--storage-duration", type=float, default=5.0, help="seconds of each S loop")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument(
+        "--connections", type=int, default=16, help="wrk connections (the goal's figure)"
+    )
+    p.add_argument(
+        "--extra-connections",
+        type=int,
+        default=64,
+        help="also measure at this many connections; 0: skip",
+    )
+    p.add_argument(
+        "--template",
+        type=Path,
+        help="reuse a seeded template (its .json beside it) instead of seeding",
+    )
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        help="where the databases go (default: a temporary directory, removed)",
+    )
+    p.add_argument(
+        "--profile", action="store_true", help="then profile the server under a c16 run with py-spy"
+    )
+    p.add_argument("--seed", type=int, default=1, help="random seed for the data")
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120.0,
+        help="before each measurement, wait up to this many seconds for other processes to use"
+        " < 10%% of the CPUs (0: do not wait)",
+    )
+    return p.parse_args(argv)
+
+
+def _git_describe() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=servers.REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=servers.REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + (" (with uncommitted changes)" if dirty else "")
+
+
+def _wrk_version(binary: str) -> str:
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+    return (out.stdout + out.stderr).splitlines()[0].split(" [")[0]
+
+
+def _db_counts(db: Path) -> tuple[int, int, int]:
+    conn = sqlite3.connect(db)
+    try:
+        audit, empty = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(sessions_count = 0), 0) FROM audit_log"
+        ).fetchone()
+        (outbox,) = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()
+    finally:
+        conn.close()
+    return int(audit), int(empty), int(outbox)
+
+
+def _write_ids(path: Path, ids: Sequence[str]) -> Path:
+    path.write_text("\n".join(ids) + "\n")
+    return path
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, wrk_bin: str, work: Path, out: Path) -> None:
+        self.args = args
+        self.wrk = wrk_bin
+        self.work = work
+        self.out = out
+        self.seeded: seed.Seeded | None = None
+        self.warm_ids = work / "ids-warmup.txt"
+        self.main_ids = work / "ids-measured.txt"
+
+    # --- set-up ------------------------------------------------------------------------------
+
+    def prepare(self) -> seed.Seeded:
+        a = self.args
+        if a.template is not None:
+            seeded = seed.Seeded.load(a.template.with_suffix(".json"))
+            print(
+                f"using the seeded template {seeded.template} ({len(seeded.meeting_ids)} meetings)"
+            )
+        else:
+            t0 = time.perf_counter()
+            template = self.work / "template.db"
+            seeded = seed.seed(
+                template,
+                a.meetings,
+                sessions_per_meeting=a.sessions,
+                invitees_per_session=a.invitees,
+                rng_seed=a.seed,
+            )
+            seeded.save(template.with_suffix(".json"))
+            size = template.stat().st_size / 2**20
+            print(
+                f"seeded {a.meetings} meetings x {a.sessions} sessions x {a.invitees} invitees"
+                f" in {time.perf_counter() - t0:.1f} s ({size:.0f} MiB): {template}"
+            )
+        if len(seeded.meeting_ids) <= WARMUP_IDS * 2:
+            raise SystemExit(f"seed more than {WARMUP_IDS * 2} meetings")
+        _write_ids(self.warm_ids, seeded.meeting_ids[:WARMUP_IDS])
+        _write_ids(self.main_ids, seeded.meeting_ids[WARMUP_IDS:])
+        self.seeded = seeded
+        return seeded
+
+    # --- the measurements --------------------------------------------------------------------
+
+    def _wrk(self, port: int, ids: Path, connections: int, duration: int) -> WrkResult:
+        assert self.seeded is not None
+        return wrk.run(
+            self.wrk,
+            port,
+            ids_file=ids,
+            token=self.seeded.token,
+            threads=self.args.threads,
+            connections=connections,
+            duration=duration,
+        )
+
+    def _quiet(self) -> None:
+        if self.args.quiet_wait > 0:
+            load = cpu.wait_quiet(QUIET_LIMIT, self.args.quiet_wait)
+            if load > QUIET_LIMIT:
+                print(" (still busy; measuring anyway)", end="", flush=True)
+
+    def storage(self) -> StorageRun:
+        assert self.seeded is not None
+        db = seed.copy_database(self.seeded.template, self.work / "storage.db")
+        try:
+            self._quiet()
+            meter = cpu.Meter().start()
+            result = storage.measure(
+                db, self.seeded.token, self.seeded.meeting_ids, duration=self.args.storage_duration
+            )
+            return StorageRun(result, meter.stop()[1])
+        finally:
+            seed.remove_database(db)
+
+    def bare(self, connections: int) -> BareRun:
+        port = servers.free_port()
+        with servers.bare_server(port, self.out / "bare-server.log") as proc:
+            self._quiet()
+            self._wrk(port, self.warm_ids, connections, WARMUP_S)
+            meter = cpu.Meter(proc.pid).start()
+            result = self._wrk(port, self.main_ids, connections, self.args.bare_duration)
+            return BareRun(result, meter.stop()[1])
+
+    def delete(
+        self, connections: int, during: Callable[[int], Callable[[], None]] | None = None
+    ) -> DeleteRun:
+        """The real server on a fresh copy of the seeded database.
+
+        ``during(pid)`` is called just before the measured run, and what it returns just after
+        it, while the server still runs (the profiler's hook).
+        """
+        assert self.seeded is not None
+        db = seed.copy_database(self.seeded.template, self.work / "server.db")
+        port = servers.free_port()
+        try:
+            with servers.breakouts_server(db, port, self.out / "server.log") as proc:
+                self._quiet()
+                self._wrk(port, self.warm_ids, connections, WARMUP_S)
+                before = _db_counts(db)
+                finish = during(proc.pid) if during is not None else None
+                meter = cpu.Meter(proc.pid).start()
+                result = self._wrk(port, self.main_ids, connections, self.args.duration)
+                server_cpu, other = meter.stop()
+                if finish is not None:
+                    finish()
+            after = _db_counts(db)
+            return DeleteRun(
+                result,
+                after[0] - before[0],
+                after[1] - before[1],
+                after[2] - before[2],
+                server_cpu / max(result.requests, 1) * 1e6,
+                other,
+            )
+        finally:
+            seed.remove_database(db)
+
+    def round(self, n: int) -> Round:
+        a = self.args
+        c = a.connections
+        print(f"round {n}: S ...", end="", flush=True)
+        s = self.storage()
+        print(f" {s.result.tx_per_s:,.0f} tx/s; B c{c} ...", end="", flush=True)
+        b = self.bare(c)
+        print(f" {b.wrk.requests_per_s:,.0f} req/s; DELETE c{c} ...", end="", flush=True)
+        d = self.delete(c)
+        print(f" {d.wrk.requests_per_s:,.0f} req/s", end="", flush=True)
+        r = Round(s, b, d)
+        if a.extra_connections:
+            x = a.extra_connections
+            print(f"; B c{x} ...", end="", flush=True)
+            r.bare_extra = self.bare(x)
+            print(f" {r.bare_extra.wrk.requests_per_s:,.0f}; DELETE c{x} ...", end="", flush=True)
+            r.delete_extra = self.delete(x)
+            print(f" {r.delete_extra.wrk.requests_per_s:,.0f} req/s", end="", flush=True)
+        print(flush=True)
+        r.warnings = _check(r)
+        for w in r.warnings:
+            print(f"  WARNING: {w}", flush=True)
+        return r
+
+
+def _check(r: Round) -> list[str]:
+    """What would make a round's figures wrong: errors, reused meetings, missing commits."""
+    out: list[str] = []
+    for label, bare in (("B", r.bare), ("B extra", r.bare_extra)):
+        if bare is not None and (bare.wrk.non_2xx or bare.wrk.socket_errors):
+            w = bare.wrk
+            out.append(f"{label}: {w.non_2xx} non-2xx, {w.socket_errors} socket errors")
+    for label, d in (("DELETE", r.delete), ("DELETE extra", r.delete_extra)):
+        if d is None:
+            continue
+        w = d.wrk
+        if w.non_2xx or w.socket_errors:
+            out.append(f"{label}: {w.non_2xx} non-2xx, {w.socket_errors} socket errors")
+        if w.wrapped:
+            out.append(f"{label}: wrk ran out of meeting ids ({w.wrapped} wraps): seed more")
+        if d.empty_deletes:
+            out.append(f"{label}: {d.empty_deletes} DELETEs found no session (meeting reused)")
+        if d.audit_rows < w.requests:
+            out.append(f"{label}: {d.audit_rows} commits < {w.requests} answered requests")
+    return out
+
+
+# --- the table --------------------------------------------------------------------------------
+
+
+def _limit(s: float, b: float) -> float:
+    return 1 / (1 / s + 1 / b)
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    values: list[float]
+    fmt: str
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+
+def rows(rounds: list[Round], c: int, extra: int) -> list[Row]:
+    s = [r.storage.result.tx_per_s for r in rounds]
+    b = [r.bare.wrk.requests_per_s for r in rounds]
+    lim = [_limit(x, y) for x, y in zip(s, b, strict=True)]
+    d = [r.delete.wrk for r in rounds]
+    out = [
+        Row("S: storage loop, tx/s", s, ",.0f"),
+        Row("S: CPU per tx, µs", [r.storage.result.cpu_us_per_tx for r in rounds], ".0f"),
+        Row(f"B: bare ASGI, req/s c{c}", b, ",.0f"),
+        Row("L = 1/(1/S + 1/B), req/s", lim, ",.0f"),
+        Row(f"**DELETE req/s c{c}**", [w.requests_per_s for w in d], ",.0f"),
+        Row(
+            "**DELETE / L** (goal >= 0.6)",
+            [w.requests_per_s / x for w, x in zip(d, lim, strict=True)],
+            ".2f",
+        ),
+        Row(f"p50 c{c}, ms", [w.p50_ms for w in d], ".2f"),
+        Row(f"p99 c{c}, ms", [w.p99_ms for w in d], ".2f"),
+        Row(f"**p99/p50 c{c}** (goal <= 4)", [w.tail_ratio for w in d], ".1f"),
+        Row(f"server CPU per DELETE c{c}, µs", [r.delete.server_cpu_us for r in rounds], ".0f"),
+        Row(
+            "other load during S / B / DELETE, % of CPUs",
+            [
+                100 * max(r.storage.other_load, r.bare.other_load, r.delete.other_load)
+                for r in rounds
+            ],
+            ".0f",
+        ),
+    ]
+    bx = [r.bare_extra.wrk for r in rounds if r.bare_extra is not None]
+    dx = [r.delete_extra.wrk for r in rounds if r.delete_extra is not None]
+    if extra and len(dx) == len(rounds) and len(bx) == len(rounds):
+        limx = [_limit(x, y.requests_per_s) for x, y in zip(s, bx, strict=True)]
+        out += [
+            Row(f"(extra) B req/s c{extra}", [x.requests_per_s for x in bx], ",.0f"),
+            Row(f"(extra) DELETE req/s c{extra}", [w.requests_per_s for w in dx], ",.0f"),
+            Row(
+                f"(extra) DELETE / L c{extra}",
+                [w.requests_per_s / x for w, x in zip(dx, limx, strict=True)],
+                ".2f",
+            ),
+            Row(f"(extra) p50 c{extra}, ms", [w.p50_ms for w in dx], ".2f"),
+            Row(f"(extra) p99 c{extra}, ms", [w.p99_ms for w in dx], ".2f"),
+            Row(f"(extra) p99/p50 c{extra}", [w.tail_ratio for w in dx], ".1f"),
+        ]
+    return out
+
+
+def table(table_rows: list[Row], runs: int) -> str:
+    head = "| figure | " + " | ".join(f"run {n + 1}" for n in range(runs)) + " | **median** |"
+    sep = "|---|" + "---:|" * (runs + 1)
+    lines = [head, sep]
+    for r in table_rows:
+        cells = " | ".join(format(v, r.fmt) for v in r.values)
+        lines.append(f"| {r.label} | {cells} | **{format(r.median, r.fmt)}** |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _args(argv)
+    if args.runs < 1:
+        raise SystemExit("--runs must be at least 1")
+    wrk_bin = wrk.ensure_wrk()
+    started = dt.datetime.now(dt.UTC)
+    out = RESULTS / started.strftime("%Y%m%dT%H%M%SZ")
+    out.mkdir(parents=True, exist_ok=True)
+    given = list(argv) if argv is not None else sys.argv[1:]
+    command = " ".join(["python -m bench.run", *given])
+    tmp = None
+    if args.workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="breakouts-bench-")
+        work = Path(tmp.name)
+    else:
+        work = args.workdir
+        work.mkdir(parents=True, exist_ok=True)
+    try:
+        bench = Bench(args, wrk_bin, work, out)
+        seeded = bench.prepare()
+        print(f"server logs: {out}/server.log, {out}/bare-server.log", flush=True)
+        rounds = [bench.round(n + 1) for n in range(args.runs)]
+        table_rows = rows(rounds, args.connections, args.extra_connections)
+        env = (
+            f"{started:%Y-%m-%d %H:%M} UTC, commit {_git_describe()}, {platform.node()},"
+            f" {_cpu_count()} CPUs, Python {platform.python_version()},"
+            f" SQLite {sqlite3.sqlite_version}, {_wrk_version(wrk_bin)};"
+            f" {len(seeded.meeting_ids)} meetings x {seeded.sessions_per_meeting} sessions x"
+            f" {seeded.invitees_per_session} invitees; wrk -t{args.threads}, DELETE runs"
+            f" {args.duration} s, B runs {args.bare_duration} s, S loops {args.storage_duration:g} s"
+        )
+        text = f"{env}\n\n`{command}`\n\n{table(table_rows, args.runs)}\n"
+        warnings = [w for r in rounds for w in r.warnings]
+        if warnings:
+            text += "\nWarnings:\n" + "\n".join(f"- {w}" for w in warnings) + "\n"
+        print()
+        print(text)
+        (out / "results.md").write_text(text)
+        (out / "results.json").write_text(
+            json.dumps(
+                {"environment": env, "command": command, "rounds": [_plain(r) for r in rounds]},
+                indent=1,
+            )
+        )
+        if args.profile:
+            profile.profile_delete(bench, out)
+        print(f"results in {out}")
+        return 1 if warnings else 0
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def _plain(r: Round) -> dict[str, object]:
+    data = asdict(r)
+    for key in ("bare", "bare_extra", "delete", "delete_extra"):
+        if data.get(key):
+            data[key]["wrk"].pop("raw", None)
+    return data
+
+
+def _cpu_count() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

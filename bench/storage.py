@@ -1,0 +1,223 @@
+"""S, the storage limit: the DELETE's statements in a plain loop over ``sqlite3``.
+
+No HTTP and no project code: the statements the service runs for a series DELETE with
+``sendEmail`` true, copied from ``src/breakouts`` (people/repository.token_owner,
+meetings/repository.get_series and live_instance, breakouts/repository.delete_series_plans,
+meetings/repository.clear_future_plans and set_series_breakouts_enabled, mail/outbox.enqueue,
+audit.record), one transaction per meeting, each on a different meeting, with the server's
+connection settings (db/sqlite.py ``connect``: WAL, synchronous=NORMAL, foreign_keys=ON,
+busy_timeout=0, ``BEGIN IMMEDIATE``, one connection, autocheckpoint off and a PASSIVE checkpoint
+every second on a thread of its own). The loop also builds what the rows hold (JSON payloads,
+message ids, a tracking id), as any implementation must; it reads rows as plain tuples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+OWNER_SQL = (
+    "SELECT p.id, p.email, p.display_name, p.is_admin, t.scopes, t.expires_at"
+    " FROM tokens t JOIN people p ON p.id = t.person_id WHERE t.token_hash = ?"
+)
+SERIES_SQL = (
+    "SELECT s.id, s.host_id, s.title, s.agenda, s.password, s.meeting_number, s.host_key,"
+    " s.timezone, s.start_at, s.end_at, s.recurrence, s.last_end_at, s.breakouts_enabled,"
+    " s.options, p.email AS host_email, p.display_name AS host_name"
+    " FROM meeting_series s JOIN people p ON p.id = s.host_id WHERE s.id = ?"
+)
+LIVE_SQL = (
+    "SELECT id, series_id, occurrence_start, started_at, ended_at FROM instances"
+    " WHERE series_id = ? AND ended_at IS NULL"
+)
+DELETE_SQL = (
+    "DELETE FROM breakout_sessions WHERE series_id = ? AND (scope = ''"
+    " OR (occurrence_start IS NOT NULL AND occurrence_start > ?)) RETURNING name, invitees"
+)
+CLEAR_SQL = (
+    "UPDATE occurrences SET has_plan = 0, breakouts_enabled = 0"
+    " WHERE series_id = ? AND start_at > ? AND has_plan = 1"
+)
+FLAG_SQL = "UPDATE meeting_series SET breakouts_enabled = ? WHERE id = ?"
+OUTBOX_SQL = (
+    "INSERT INTO outbox (message_id, event, meeting_id, recipient, payload, status,"
+    " attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)"
+)
+AUDIT_SQL = (
+    "INSERT INTO audit_log (at, action, actor_id, on_behalf_of_id, meeting_id,"
+    " sessions_count, tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+EVENT = "breakouts.deleted"
+_encode = msgspec.json.Encoder().encode
+SITE = "example.webex.com"
+
+
+@dataclass(frozen=True)
+class StorageResult:
+    tx_per_s: float
+    transactions: int
+    cpu_us_per_tx: float
+    sessions_deleted: int
+    outbox_rows: int
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=0")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    return conn
+
+
+class Checkpointer:
+    """A PASSIVE checkpoint every ``interval`` seconds on its own connection, as the server does."""
+
+    def __init__(self, path: Path, interval: float = 1.0) -> None:
+        self._path = path
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> Checkpointer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=1000")
+        try:
+            while not self._stop.wait(self._interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    continue
+        finally:
+            conn.close()
+
+
+def delete_tx(conn: sqlite3.Connection, token: str, meeting_id: str) -> tuple[int, int]:
+    """One DELETE of a series plan; returns (sessions deleted, outbox rows)."""
+    now = int(time.time())
+    tracking_id = f"breakouts_{random.getrandbits(128):032x}"
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        owner = conn.execute(OWNER_SQL, (hashlib.sha256(token.encode()).hexdigest(),)).fetchone()
+        if owner is None:
+            raise RuntimeError("the bench token is unknown")
+        actor_id, actor_email, actor_name = owner[0], owner[1], owner[2]
+        series = conn.execute(SERIES_SQL, (meeting_id,)).fetchone()
+        if series is None or series[1] != actor_id:
+            raise RuntimeError(f"meeting {meeting_id} is missing or not the host's")
+        json.loads(series[13])  # options, as the service decodes them
+        if conn.execute(LIVE_SQL, (meeting_id,)).fetchone() is not None:
+            raise RuntimeError(f"meeting {meeting_id} is in progress")
+        start_at, end_at = series[8], series[9]
+        future_after = now - (end_at - start_at)
+        deleted = [
+            (name, json.loads(invitees))
+            for name, invitees in conn.execute(DELETE_SQL, (meeting_id, future_after)).fetchall()
+        ]
+        conn.execute(CLEAR_SQL, (meeting_id, future_after))
+        if series[12]:
+            conn.execute(FLAG_SQL, (0, meeting_id))
+        rows: list[Sequence[object]] = []
+        if deleted:
+            host_email = series[14]
+            common = {
+                "meetingId": meeting_id,
+                "title": series[2],
+                "start": start_at,
+                "end": end_at,
+                "timezone": series[7],
+                "recurrence": series[10],
+                "hostEmail": host_email,
+                "hostName": series[15],
+                "actorEmail": actor_email,
+                "actorName": actor_name,
+                "onBehalf": False,
+                "siteUrl": SITE,
+            }
+            recipients: list[tuple[str, dict[str, object]]] = [
+                (host_email, {"role": "host", "sessions": [name for name, _ in deleted]})
+            ]
+            seen = {host_email.lower()}
+            for name, invitees in deleted:
+                for email in invitees:
+                    if email.lower() not in seen:
+                        seen.add(email.lower())
+                        recipients.append((email, {"role": "invitee", "session": name}))
+            event_id = uuid.uuid4().hex
+            for recipient, extra in recipients:
+                digest = hashlib.sha256(recipient.lower().encode()).hexdigest()[:16]
+                payload = _encode({**common, **extra, "event": EVENT, "to": recipient}).decode()
+                rows.append(
+                    (
+                        f"<{event_id}.{digest}@{SITE}>",
+                        EVENT,
+                        meeting_id,
+                        recipient,
+                        payload,
+                        now,
+                        now,
+                    )
+                )
+            conn.executemany(OUTBOX_SQL, rows)
+        conn.execute(
+            AUDIT_SQL,
+            (now, "breakoutSessions.delete", actor_id, None, meeting_id, len(deleted), tracking_id),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return len(deleted), len(rows)
+
+
+def measure(
+    path: Path, token: str, meeting_ids: Sequence[str], *, duration: float, warmup: int = 1000
+) -> StorageResult:
+    """Transactions per second over ``duration`` seconds, after ``warmup`` uncounted ones."""
+    conn = connect(path)
+    ids = iter(meeting_ids)
+    try:
+        with Checkpointer(path):
+            for _ in range(warmup):
+                delete_tx(conn, token, next(ids))
+            count = sessions = outbox = 0
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            deadline = wall0 + duration
+            while True:
+                try:
+                    meeting_id = next(ids)
+                except StopIteration:
+                    break
+                s, o = delete_tx(conn, token, meeting_id)
+                count += 1
+                sessions += s
+                outbox += o
+                if count % 128 == 0 and time.perf_counter() >= deadline:
+                    break
+            wall = time.perf_counter() - wall0
+            cpu = time.process_time() - cpu0
+    finally:
+        conn.close()
+    if count == 0:
+        raise RuntimeError("no transaction ran: too few seeded meetings")
+    return StorageResult(count / wall, count, cpu / count * 1e6, sessions, outbox)
