@@ -15,6 +15,7 @@ and an ``asyncio.sleep`` backoff, so the event loop never blocks on a lock:
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -81,6 +82,7 @@ class SqliteDatabase:
         statement_timeout_ms: int = 5000,
         retry_after_s: int = 1,
         checkpoint_interval_s: float = 1.0,
+        wal_limit_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.url = url
         self.path = sqlite_path(url)
@@ -88,6 +90,7 @@ class SqliteDatabase:
         self.max_waiters = max_db_waiters
         self.timeout_s = statement_timeout_ms / 1000
         self.retry_after = retry_after_s
+        self.wal_limit_bytes = wal_limit_bytes
         try:
             self._conn = connect(self.path)
         except sqlite3.Error as exc:
@@ -111,12 +114,22 @@ class SqliteDatabase:
         return 1 if monotonic() > self._deadline else 0
 
     def _checkpoint_loop(self, interval: float) -> None:
+        """Copy the WAL into the database off the request path, and keep the WAL bounded.
+
+        A PASSIVE checkpoint never waits for anyone, but under a steady stream of writes it
+        never catches up with the end of the WAL, so the WAL is never restarted and grows
+        (~85 MB/s under the bench). Past ``wal_limit_bytes`` a TRUNCATE checkpoint takes the
+        write lock for the moment it needs; writers meanwhile back off as for any lock.
+        """
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout=1000")
+        wal = self.path + "-wal"
         try:
             while not self._stop.wait(interval):
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    if os.path.exists(wal) and os.path.getsize(wal) > self.wal_limit_bytes:
+                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 except sqlite3.Error:
                     continue  # a busy checkpoint is simply tried again next time
         finally:
