@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from breakouts import logs
 from breakouts.breakouts.routes import routes as breakout_routes
@@ -22,7 +22,6 @@ from breakouts.config import Settings
 from breakouts.context import Site
 from breakouts.db import open_database
 from breakouts.docs import docs_routes
-from breakouts.errors import ApiError, MethodNotAllowed, NotFound
 from breakouts.http import (
     ApiMiddleware,
     AppState,
@@ -30,8 +29,6 @@ from breakouts.http import (
     app_state,
     json_response,
     make_limiter,
-    render_error,
-    tracking_id,
 )
 from breakouts.mail.stats import MailMetrics, read_counts
 from breakouts.mail.worker import MailWorker
@@ -56,18 +53,18 @@ async def metrics(request: Request) -> Response:
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-async def http_exception(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 (no such path, wrong method) in the Webex error shape."""
-    assert isinstance(exc, HTTPException)
-    error: ApiError
-    if exc.status_code == 405:
-        error = MethodNotAllowed(headers=dict(exc.headers or {}))
-    elif exc.status_code == 404:
-        error = NotFound()
-    else:
-        error = ApiError(str(exc.detail))
-        error.status = exc.status_code
-    return render_error(error, tracking_id(request))
+class App(Starlette):
+    """Starlette with one middleware: ours, straight around the router.
+
+    ``ApiMiddleware`` renders every error (ours, Starlette's 404/405, unexpected ones), so
+    Starlette's own ServerErrorMiddleware and ExceptionMiddleware would only add two layers
+    to every request.
+    """
+
+    api_middleware: Callable[[ASGIApp], ASGIApp]
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return self.api_middleware(self.router)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
@@ -110,16 +107,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Route("/metrics", metrics, methods=["GET"]),
         *docs_routes(),
     ]
-    return Starlette(
-        routes=routes,
-        middleware=[
-            Middleware(
-                ApiMiddleware,
-                metrics=app_metrics,
-                logger=logger,
-                access_log=logs.AccessLog(settings.log_level, settings.log_json, logger),
-            )
-        ],
-        exception_handlers={HTTPException: http_exception},
-        lifespan=lifespan,
+    app = App(routes=routes, lifespan=lifespan)
+    app.api_middleware = partial(
+        ApiMiddleware,
+        metrics=app_metrics,
+        logger=logger,
+        access_log=logs.AccessLog(settings.log_level, settings.log_json, logger),
     )
+    return app

@@ -17,6 +17,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +31,8 @@ from breakouts.errors import (
     ApiError,
     BadRequest,
     InternalError,
+    MethodNotAllowed,
+    NotFound,
     PayloadTooLarge,
     TooManyRequests,
     UnsupportedMediaType,
@@ -59,6 +62,20 @@ class Metrics:
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, endpoint: str, status: int, seconds: float) -> None:
+        """Count one answered request (label children cached: ``labels()`` is slow per call)."""
+        key = (method, endpoint, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, endpoint, str(status)),
+                self.latency.labels(endpoint),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 @dataclass
@@ -212,6 +229,17 @@ def render_error(exc: ApiError, tid: str) -> Response:
     return Response(msgspec.json.encode(body), exc.status, exc.headers, media_type=JSON_TYPE)
 
 
+def _starlette_error(exc: HTTPException) -> ApiError:
+    """The router's own answers (no such path: 404; wrong method: 405 with Allow) as ApiErrors."""
+    if exc.status_code == 405:
+        return MethodNotAllowed(headers=dict(exc.headers or {}))
+    if exc.status_code == 404:
+        return NotFound()
+    error = ApiError(str(exc.detail), headers=dict(exc.headers or {}))
+    error.status = exc.status_code
+    return error
+
+
 class ApiMiddleware:
     """Outermost layer: TrackingID in and out, Webex error bodies, one log line, metrics.
 
@@ -255,7 +283,9 @@ class ApiMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
-            if not isinstance(exc, ApiError):
+            if isinstance(exc, HTTPException):
+                exc = _starlette_error(exc)
+            elif not isinstance(exc, ApiError):
                 self.log.error("unhandled_error", tracking_id=tid, exc_info=exc)
                 exc = InternalError()
             if status == 0:
@@ -263,8 +293,7 @@ class ApiMiddleware:
         endpoint = scope.get("endpoint")
         name = getattr(endpoint, "__name__", "unmatched")
         elapsed = monotonic() - started
-        self.metrics.requests.labels(scope["method"], name, str(status)).inc()
-        self.metrics.latency.labels(name).observe(elapsed)
+        self.metrics.observe(scope["method"], name, status, elapsed)
         self.access_log(
             tracking_id=tid,
             method=scope["method"],
