@@ -142,7 +142,7 @@ async def test_unexpected_error_is_500_without_internals(
     async def boom(*args: Any, **kwargs: Any) -> None:
         raise ValueError("SELECT secret FROM /var/lib/breakouts.db")
 
-    monkeypatch.setattr("breakouts.meetings.service.list_meetings", boom)
+    monkeypatch.setattr("breakouts.meetings.listing.list_meetings", boom)
     r = await client.get("/v1/meetings", headers=auth(token))
     body = assert_webex_error(r, 500)
     for leak in ("SELECT", "/var/lib", "ValueError", "Traceback", ".py"):

@@ -9,7 +9,7 @@ from breakouts.breakouts import repository as sessions_repo
 from breakouts.breakouts.repository import Session
 from breakouts.breakouts.rules import build_plan
 from breakouts.context import Ctx
-from breakouts.errors import BadRequest, Conflict, NotFound
+from breakouts.errors import BadRequest, NotFound
 from breakouts.mail import outbox
 from breakouts.meetings import repository as meetings_repo
 from breakouts.meetings.repository import Occurrence
@@ -22,20 +22,13 @@ from breakouts.meetings.view import (
     load_meeting,
     parse_or_404,
     require_host,
+    require_pre_meeting,
     view_of,
 )
 
 
 def not_allowed(meeting_id: str) -> BadRequest:
     return BadRequest(f"Meeting ID '{meeting_id}' is not allowed for this API.")
-
-
-def _require_pre_meeting(view: MeetingView) -> None:
-    """Plans change only before the meeting: 409 while it runs and after it is over."""
-    if view.state in ("inProgress", "ready"):
-        raise Conflict("Meeting is in progress.")
-    if view.state in ("ended", "missed", "expired"):
-        raise Conflict(f"Meeting is {view.state}; its breakout sessions can no longer be changed.")
 
 
 def _plan_scope(view: MeetingView) -> str:
@@ -64,7 +57,7 @@ async def update_breakout_sessions(
     if view.ref.kind == "instance":
         raise not_allowed(meeting_id)
     require_host(view, ctx.caller)
-    _require_pre_meeting(view)
+    require_pre_meeting(view)
     plan = build_plan([(i.name, i.invitees) for i in body.items])
     series = view.series
     await sessions_repo.delete_scope(ctx.tx, series.id, view.ref.scope)
@@ -104,7 +97,7 @@ async def delete_breakout_sessions(ctx: Ctx, meeting_id: str, send_email: bool) 
         raise not_allowed(meeting_id)
     view = await view_of(tx, ctx.now, ref, series)
     require_host(view, ctx.caller)
-    _require_pre_meeting(view)
+    require_pre_meeting(view)
     if ref.kind == "series":
         # Occurrences that have not ended yet (end > now) are "future"; ended ones keep history.
         future_after = ctx.now - series.duration

@@ -25,7 +25,17 @@ MAX_OCCURRENCES = 5000
 HORIZON_S = 30 * 366 * 24 * 3600
 # What Webex accepts in a meeting recurrence; finer rules (hourly, BYHOUR…) are refused.
 _FREQS = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
-_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST"}
+_PARTS = {
+    "FREQ",
+    "INTERVAL",
+    "COUNT",
+    "UNTIL",
+    "BYDAY",
+    "BYMONTHDAY",
+    "BYMONTH",
+    "BYSETPOS",
+    "WKST",
+}
 
 
 def zone(name: str) -> ZoneInfo:
@@ -107,7 +117,20 @@ def _check_parts(recurrence: str) -> None:
 
 
 # Longest month for each month number (February 29 counts: leap years come round).
-_MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+_MONTH_DAYS = {
+    1: 31,
+    2: 29,
+    3: 31,
+    4: 30,
+    5: 31,
+    6: 30,
+    7: 31,
+    8: 31,
+    9: 30,
+    10: 31,
+    11: 30,
+    12: 31,
+}
 
 
 def _numbers(text: str | None) -> list[int]:
@@ -116,7 +139,9 @@ def _numbers(text: str | None) -> list[int]:
     try:
         return [int(x) for x in text.split(",")]
     except ValueError as exc:
-        raise BadRequest(f"'recurrence' has a part that is not a list of numbers: {text!r}.") from exc
+        raise BadRequest(
+            f"'recurrence' has a part that is not a list of numbers: {text!r}."
+        ) from exc
 
 
 def _check_can_occur(parts: dict[str, str]) -> None:
@@ -146,7 +171,9 @@ def _check_can_occur(parts: dict[str, str]) -> None:
     positions = _numbers(parts.get("BYSETPOS"))
     if positions:
         if freq not in ("MONTHLY", "YEARLY") or not (days or parts.get("BYDAY")):
-            raise BadRequest("'recurrence' BYSETPOS needs FREQ=MONTHLY or YEARLY with BYDAY or BYMONTHDAY.")
+            raise BadRequest(
+                "'recurrence' BYSETPOS needs FREQ=MONTHLY or YEARLY with BYDAY or BYMONTHDAY."
+            )
         if any(p == 0 or abs(p) > 4 for p in positions):
             raise BadRequest("'recurrence' BYSETPOS must be 1 to 4 or -4 to -1.")
 

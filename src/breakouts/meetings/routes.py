@@ -18,7 +18,7 @@ from breakouts.http import (
     parse_bool,
     run,
 )
-from breakouts.meetings import service
+from breakouts.meetings import listing, service
 from breakouts.meetings.schemas import (
     CreateMeetingObject,
     EndMeetingRequestObject,
@@ -54,7 +54,7 @@ async def get_meeting(request: Request) -> Response:
     return json_response(await run(request, op, write=False, host_email=host_email_of(request)))
 
 
-def _list_query(request: Request) -> service.ListQuery:
+def _list_query(request: Request) -> listing.ListQuery:
     q = request.query_params
     meeting_type = q.get("meetingType")
     if meeting_type is not None and meeting_type not in MEETING_TYPES:
@@ -62,13 +62,13 @@ def _list_query(request: Request) -> service.ListQuery:
     state = q.get("state")
     if state is not None and state not in STATES:
         raise BadRequest(f"'state' must be one of {', '.join(STATES)}.")
-    raw_max = q.get("max", str(service.DEFAULT_PAGE))
-    if not raw_max.isdigit() or not 1 <= int(raw_max) <= service.MAX_PAGE:
-        raise BadRequest(f"'max' must be a whole number from 1 to {service.MAX_PAGE}.")
+    raw_max = q.get("max", str(listing.DEFAULT_PAGE))
+    if not raw_max.isdigit() or not 1 <= int(raw_max) <= listing.MAX_PAGE:
+        raise BadRequest(f"'max' must be a whole number from 1 to {listing.MAX_PAGE}.")
     raw_offset = q.get("offset", "0")
     if not raw_offset.isdigit() or int(raw_offset) > 100_000:
         raise BadRequest("'offset' must be a whole number from 0 to 100000.")
-    return service.ListQuery(
+    return listing.ListQuery(
         meeting_type,
         state,
         q.get("meetingSeriesId"),
@@ -81,11 +81,11 @@ def _list_query(request: Request) -> service.ListQuery:
 
 async def list_meetings(request: Request) -> Response:
     site, base = app_state(request).site, api_base(request)
-    Page = tuple[list[dict[str, object]], bool, service.ListQuery]
+    Page = tuple[list[dict[str, object]], bool, listing.ListQuery]
 
     async def op(ctx: Ctx) -> Page:
         query = _list_query(request)
-        views, more = await service.list_meetings(ctx, query)
+        views, more = await listing.list_meetings(ctx, query)
         return [render(v, site, base) for v in views], more, query
 
     items, more, query = await run(request, op, write=False, host_email=host_email_of(request))

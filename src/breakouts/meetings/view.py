@@ -9,7 +9,7 @@ from typing import Any
 from breakouts.auth import Caller
 from breakouts.context import Ctx, Site
 from breakouts.db import Tx
-from breakouts.errors import Forbidden, NotFound
+from breakouts.errors import Conflict, Forbidden, NotFound
 from breakouts.ids import MeetingRef, parse_meeting_id, person_api_id, scheduled_meeting_id
 from breakouts.meetings import occurrences, states
 from breakouts.meetings import repository as repo
@@ -103,6 +103,14 @@ async def view_of(tx: Tx, now: int, ref: MeetingRef, series: Series) -> MeetingV
     if inst is None or inst.series_id != series.id:
         raise NotFound(MEETING_NOT_FOUND)
     return MeetingView(ref, series, states.instance_state(inst.ended_at), instance=inst)
+
+
+def require_pre_meeting(view: MeetingView) -> None:
+    """Changes are for before the meeting: 409 while it runs and once it is over."""
+    if view.state in ("inProgress", "ready"):
+        raise Conflict("Meeting is in progress.")
+    if view.state in ("ended", "missed", "expired"):
+        raise Conflict(f"Meeting is {view.state} and can no longer be changed.")
 
 
 def breakouts_enabled(view: MeetingView) -> bool:
