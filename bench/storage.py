@@ -6,8 +6,8 @@ meetings/repository.get_series and live_instance, breakouts/repository.delete_se
 meetings/repository.clear_future_plans and set_series_breakouts_enabled, mail/outbox.enqueue,
 audit.record), one transaction per meeting, each on a different meeting, with the server's
 connection settings (db/sqlite.py ``connect``: WAL, synchronous=NORMAL, foreign_keys=ON,
-busy_timeout=0, ``BEGIN IMMEDIATE``, one connection, autocheckpoint off and a PASSIVE checkpoint
-every second on a thread of its own). The loop also builds what the rows hold (JSON payloads,
+busy_timeout=0, ``BEGIN IMMEDIATE``, one connection, autocheckpoint off, and the server's
+checkpointing on a thread of its own: PASSIVE every 0.25 s, TRUNCATE past a 16 MB WAL). The loop also builds what the rows hold (JSON payloads,
 message ids, a tracking id), as any implementation must; it reads rows as plain tuples.
 """
 
@@ -82,9 +82,11 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 class Checkpointer:
-    """A PASSIVE checkpoint every ``interval`` seconds on its own connection, as the server does."""
+    """As the server does: a PASSIVE checkpoint every ``interval`` s on its own connection, and a
+    TRUNCATE one when the WAL has passed ``wal_limit`` bytes (breakouts/db/sqlite.py)."""
 
-    def __init__(self, path: Path, interval: float = 1.0) -> None:
+    def __init__(self, path: Path, interval: float = 0.25, wal_limit: int = 16 << 20) -> None:
+        self._wal_limit = wal_limit
         self._path = path
         self._interval = interval
         self._stop = threading.Event()
@@ -105,17 +107,34 @@ class Checkpointer:
             while not self._stop.wait(self._interval):
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    wal = Path(f"{self._path}-wal")
+                    if wal.exists() and wal.stat().st_size > self._wal_limit:
+                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 except sqlite3.Error:
                     continue
         finally:
             conn.close()
 
 
+def begin(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, retried in short steps while the checkpointer holds the lock (as the server)."""
+    delay = 0.0005
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.004)
+
+
 def delete_tx(conn: sqlite3.Connection, token: str, meeting_id: str) -> tuple[int, int]:
     """One DELETE of a series plan; returns (sessions deleted, outbox rows)."""
     now = int(time.time())
     tracking_id = f"breakouts_{random.getrandbits(128):032x}"
-    conn.execute("BEGIN IMMEDIATE")
+    begin(conn)
     try:
         owner = conn.execute(OWNER_SQL, (hashlib.sha256(token.encode()).hexdigest(),)).fetchone()
         if owner is None:
