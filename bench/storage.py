@@ -7,14 +7,17 @@ meetings/repository.clear_future_plans and set_series_breakouts_enabled, mail/ou
 audit.record), one transaction per meeting, each on a different meeting, with the server's
 connection settings (db/sqlite.py ``connect``: WAL, synchronous=NORMAL, foreign_keys=ON,
 busy_timeout=0, ``BEGIN IMMEDIATE``, one connection, autocheckpoint off, and the server's
-checkpointing on a thread of its own: PASSIVE every 0.25 s, TRUNCATE past a 16 MB WAL). The loop also builds what the rows hold (JSON payloads,
+checkpointing: PASSIVE every 0.25 s on a thread, and past 64 MB of WAL a RESTART inline
+between two transactions). The loop also builds what the rows hold (JSON payloads,
 message ids, a tracking id), as any implementation must; it reads rows as plain tuples.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import random
 import sqlite3
 import threading
@@ -78,15 +81,18 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=0")
     conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute(f"PRAGMA journal_size_limit={64 << 20}")
     return conn
 
 
 class Checkpointer:
-    """As the server does: a PASSIVE checkpoint every ``interval`` s on its own connection, and a
-    TRUNCATE one when the WAL has passed ``wal_limit`` bytes (breakouts/db/sqlite.py)."""
+    """As the server does (breakouts/db/sqlite.py): a PASSIVE checkpoint every ``interval`` s on
+    its own connection; past ``wal_limit`` bytes of WAL it flags ``reset_due`` and the loop
+    itself restarts the WAL before its next transaction."""
 
-    def __init__(self, path: Path, interval: float = 0.25, wal_limit: int = 16 << 20) -> None:
+    def __init__(self, path: Path, interval: float = 0.25, wal_limit: int = 64 << 20) -> None:
         self._wal_limit = wal_limit
+        self.reset_due = threading.Event()
         self._path = path
         self._interval = interval
         self._stop = threading.Event()
@@ -106,14 +112,31 @@ class Checkpointer:
         try:
             while not self._stop.wait(self._interval):
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                    wal = Path(f"{self._path}-wal")
-                    if wal.exists() and wal.stat().st_size > self._wal_limit:
-                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
                 except sqlite3.Error:
                     continue
+                if frames * 4096 > self._wal_limit:
+                    for name in (f"{self._path}-wal", str(self._path)):
+                        fd = os.open(name, os.O_RDONLY)
+                        try:
+                            os.fsync(fd)
+                        finally:
+                            os.close(fd)
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    self.reset_due.set()
         finally:
             conn.close()
+
+
+def reset_wal(conn: sqlite3.Connection, due: threading.Event) -> None:
+    """The server's inline WAL reset between two transactions."""
+    try:
+        busy = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
+    except sqlite3.OperationalError:
+        return
+    if not busy:
+        due.clear()
 
 
 def begin(conn: sqlite3.Connection) -> None:
@@ -216,7 +239,7 @@ def measure(
     conn = connect(path)
     ids = iter(meeting_ids)
     try:
-        with Checkpointer(path):
+        with Checkpointer(path) as checkpointer:
             for _ in range(warmup):
                 delete_tx(conn, token, next(ids))
             count = sessions = outbox = 0
@@ -227,6 +250,8 @@ def measure(
                     meeting_id = next(ids)
                 except StopIteration:
                     break
+                if checkpointer.reset_due.is_set():
+                    reset_wal(conn, checkpointer.reset_due)
                 s, o = delete_tx(conn, token, meeting_id)
                 count += 1
                 sessions += s

@@ -15,6 +15,7 @@ and an ``asyncio.sleep`` backoff, so the event loop never blocks on a lock:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import threading
@@ -82,7 +83,7 @@ class SqliteDatabase:
         statement_timeout_ms: int = 5000,
         retry_after_s: int = 1,
         checkpoint_interval_s: float = 0.25,
-        wal_limit_bytes: int = 16 * 1024 * 1024,
+        wal_limit_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.url = url
         self.path = sqlite_path(url)
@@ -97,11 +98,13 @@ class SqliteDatabase:
             raise ServiceUnavailable("The database cannot be opened.", retry_after=5) from exc
         # WAL checkpoints happen on a thread of their own, off the request path.
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._conn.execute(f"PRAGMA journal_size_limit={int(wal_limit_bytes)}")
         self._deadline = float("inf")
         self._conn.set_progress_handler(self._progress, _PROGRESS_OPS)
         self._lock = asyncio.Lock()
         self._waiting = 0
         self._stop = threading.Event()
+        self._reset_due = threading.Event()
         self._checkpointer: threading.Thread | None = None
         if self.path != ":memory:" and checkpoint_interval_s > 0:
             self._checkpointer = threading.Thread(
@@ -114,30 +117,62 @@ class SqliteDatabase:
         return 1 if monotonic() > self._deadline else 0
 
     def _checkpoint_loop(self, interval: float) -> None:
-        """Copy the WAL into the database off the request path, and keep the WAL bounded.
+        """Copy the WAL into the database off the request path; flag when it must be reset.
 
         A PASSIVE checkpoint never waits for anyone, but under a steady stream of writes it
         never catches up with the end of the WAL, so the WAL is never restarted and grows
-        (~85 MB/s under the bench). Past ``wal_limit_bytes`` a TRUNCATE checkpoint takes the
-        write lock for the moment it needs (a few ms, plus an fsync of the database file that
-        took tens of ms on the bench VM); writers meanwhile back off in short steps as for any
-        lock. Under saturation each one is a small latency spike; measured with bench/, a 16 MB
-        limit checked every 0.25 s gave the lowest tail of the bounded settings tried (64 MB/1 s
-        and 512 MB/1 s spiked longer), at ~10 % of throughput against an unbounded WAL.
+        (~85 MB/s under the bench). Past ``wal_limit_bytes`` this thread only raises a flag:
+        the next transaction resets the WAL inline (``_reset_wal``), between two transactions,
+        instead of a second connection competing for the write lock while requests wait.
         """
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout=1000")
-        wal = self.path + "-wal"
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         try:
             while not self._stop.wait(interval):
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                    if os.path.exists(wal) and os.path.getsize(wal) > self.wal_limit_bytes:
-                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    # (busy, frames in the WAL, frames copied): the WAL's live size, whatever
+                    # the size of its file.
+                    frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
                 except sqlite3.Error:
                     continue  # a busy checkpoint is simply tried again next time
+                if frames * page_size > self.wal_limit_bytes:
+                    self._prepare_reset(conn)
+                    self._reset_due.set()
         finally:
             conn.close()
+
+    def _prepare_reset(self, conn: sqlite3.Connection) -> None:
+        """Do the slow part of the reset here, off the request path: flush both files' dirty
+        pages (the reset fsyncs the WAL, then the database) and copy what came meanwhile, so the
+        inline reset is left with a few ms of work."""
+        for name in (self.path + "-wal", self.path):
+            try:
+                fd = os.open(name, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _reset_wal(self) -> None:
+        """Checkpoint what is left and restart the WAL from its beginning, on this connection.
+
+        Runs between two transactions with the process's lock held, so nothing of ours is
+        writing; what is left to copy is what came since the last PASSIVE checkpoint, then one
+        fsync. RESTART rather than TRUNCATE: shrinking a large file cost ~100 ms here; the file
+        is reused, and ``journal_size_limit`` keeps it at most the limit. If the checkpoint
+        thread is busy right now, the next transaction tries again.
+        """
+        try:
+            busy = self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
+        except sqlite3.OperationalError:
+            return
+        if not busy:
+            self._reset_due.clear()
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[SqliteTx]:
@@ -149,6 +184,8 @@ class SqliteDatabase:
         finally:
             self._waiting -= 1
         try:
+            if write and self._reset_due.is_set():
+                self._reset_wal()
             await self._begin(write)
             self._deadline = monotonic() + self.timeout_s
             try:
