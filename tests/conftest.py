@@ -209,3 +209,30 @@ async def list_occurrences(
     assert r.status_code == 200, r.text
     items: list[dict[str, Any]] = r.json()["items"]
     return items
+
+
+def sessions_path(meeting_id: str) -> str:
+    return f"/v1/meetings/{meeting_id}/breakoutSessions"
+
+
+async def put_sessions(
+    client: httpx.AsyncClient,
+    token: str,
+    meeting_id: str,
+    items: list[dict[str, Any]],
+    **extra: Any,
+) -> httpx.Response:
+    """PUT a breakout plan (``extra``: sendEmail, hostEmail) and return the response as is."""
+    return await client.put(
+        sessions_path(meeting_id), json={"items": items, **extra}, headers=auth(token)
+    )
+
+
+async def get_sessions(
+    client: httpx.AsyncClient, token: str, meeting_id: str
+) -> list[dict[str, Any]]:
+    """GET the breakout sessions a meeting shows (asserts 200)."""
+    r = await client.get(sessions_path(meeting_id), headers=auth(token))
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items

@@ -16,6 +16,8 @@ from tests.conftest import (
     list_occurrences,
     start_meeting,
 )
+from tests.conftest import get_sessions as sessions
+from tests.conftest import sessions_path as path
 
 HOST = "host@example.com"
 PLAN = [
@@ -37,17 +39,6 @@ async def meeting_with_plan(client: httpx.AsyncClient, token: str, **fields: Any
     return await create_meeting(
         client, token, enabledBreakoutSessions=True, breakoutSessions=PLAN, **fields
     )
-
-
-def path(meeting_id: str) -> str:
-    return f"/v1/meetings/{meeting_id}/breakoutSessions"
-
-
-async def sessions(client: httpx.AsyncClient, token: str, meeting_id: str) -> list[dict[str, Any]]:
-    r = await client.get(path(meeting_id), headers=auth(token))
-    assert r.status_code == 200, r.text
-    items: list[dict[str, Any]] = r.json()["items"]
-    return items
 
 
 async def meeting(client: httpx.AsyncClient, token: str, meeting_id: str) -> dict[str, Any]:

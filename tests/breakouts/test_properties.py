@@ -30,6 +30,9 @@ from tests.conftest import (
     list_occurrences,
     start_meeting,
 )
+from tests.conftest import get_sessions as listed
+from tests.conftest import put_sessions as put
+from tests.conftest import sessions_path as path
 
 HOST = "host@example.com"
 HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -111,27 +114,6 @@ def first_conflict(items: list[dict[str, Any]]) -> str | None:
             if owner.setdefault(email.lower(), n) != n:
                 return f"items[{n}].invitees[{k}]"
     return None
-
-
-def path(meeting_id: str) -> str:
-    return f"/v1/meetings/{meeting_id}/breakoutSessions"
-
-
-async def put(
-    client: httpx.AsyncClient,
-    token: str,
-    meeting_id: str,
-    items: list[dict[str, Any]],
-    **extra: Any,
-) -> httpx.Response:
-    return await client.put(path(meeting_id), json={"items": items, **extra}, headers=auth(token))
-
-
-async def listed(client: httpx.AsyncClient, token: str, meeting_id: str) -> list[dict[str, Any]]:
-    r = await client.get(path(meeting_id), headers=auth(token))
-    assert r.status_code == 200, r.text
-    items: list[dict[str, Any]] = r.json()["items"]
-    return items
 
 
 async def get_meeting(client: httpx.AsyncClient, token: str, meeting_id: str) -> dict[str, Any]:
