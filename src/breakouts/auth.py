@@ -18,7 +18,6 @@ from breakouts.people.service import (
     ADMIN_WRITE_SCOPE,
     READ_SCOPE,
     WRITE_SCOPE,
-    hash_token,
 )
 
 _READ_OK = frozenset({READ_SCOPE, ADMIN_READ_SCOPE, WRITE_SCOPE, ADMIN_WRITE_SCOPE})
@@ -51,7 +50,7 @@ def bearer_token(authorization: str | None) -> str:
 
 async def authenticate(
     tx: Tx,
-    token: str,
+    token_hash: str,
     now: int,
     *,
     write: bool,
@@ -59,10 +58,13 @@ async def authenticate(
 ) -> Caller:
     """Resolve the caller for an operation that reads (``write=False``) or changes meetings.
 
+    ``token_hash`` is ``people.service.hash_token`` of the bearer token (computed once per
+    request: it is also the rate limiter's key).
+
     ``host_email`` is called only once the token is known good and has the scope: whatever it
     parses (a request body) cannot turn a 401 or 403 into a 400.
     """
-    owner = await people.token_owner(tx, hash_token(token))
+    owner = await people.token_owner(tx, token_hash)
     if owner is None or (owner.expires_at is not None and owner.expires_at <= now):
         raise Unauthorized()
     needed = _WRITE_OK if write else _READ_OK

@@ -131,7 +131,7 @@ async def run(
         raise TooManyRequests(retry_after=int(reset - state.clock.now()) + 1)
     async with state.db.transaction(write=write) as tx:
         now = state.clock.now_s()
-        caller = await authenticate(tx, token, now, write=write, host_email=host_email)
+        caller = await authenticate(tx, key, now, write=write, host_email=host_email)
         return await op(Ctx(tx, now, caller, tracking_id(request), state.site))
 
 
