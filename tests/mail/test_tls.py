@@ -6,7 +6,6 @@ URLs say ``verify=false``; a verifying client refusing it is tested too.
 
 from __future__ import annotations
 
-import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -19,8 +18,6 @@ from starlette.applications import Starlette
 from tests.conftest import World
 from tests.mail.conftest import Sink, authenticator, free_port, make_worker
 from tests.mail.test_delivery import queue
-
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
 
 @pytest.fixture(scope="session")
