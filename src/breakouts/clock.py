@@ -40,10 +40,20 @@ class Clock:
         return self._offset
 
 
+_second: tuple[int, str] = (-1, "")
+
+
 def wall_iso() -> str:
-    """The real time (not the service's movable clock) for log lines: ISO 8601, UTC, µs."""
+    """The real time (not the service's movable clock) for log lines: ISO 8601, UTC, µs.
+
+    The formatted second is kept: a log line per request would otherwise format it each time.
+    """
+    global _second
     t = time.time()
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t))}.{int(t % 1 * 1e6):06d}Z"
+    whole = int(t)
+    if whole != _second[0]:
+        _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{_second[1]}.{int((t - whole) * 1e6):06d}Z"
 
 
 def monotonic() -> float:

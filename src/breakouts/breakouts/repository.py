@@ -7,11 +7,10 @@ instance suffix (``I_…``) for the sessions a started meeting held.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from breakouts.db import Tx
+from breakouts.db import Tx, from_json, to_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +30,7 @@ async def list_sessions(tx: Tx, series_id: str, scope: str) -> list[Session]:
         scope,
     )
     return [
-        Session(r["id"], r["name"], json.loads(r["invitees"]), r["start_time"], r["end_time"])
+        Session(r["id"], r["name"], from_json(r["invitees"]), r["start_time"], r["end_time"])
         for r in rows
     ]
 
@@ -50,7 +49,7 @@ async def insert_sessions(
                 occurrence_start,
                 n,
                 s.name,
-                json.dumps(s.invitees),
+                to_json(s.invitees),
                 s.start_time,
                 s.end_time,
             )
@@ -79,7 +78,7 @@ async def delete_series_plans(tx: Tx, series_id: str, future_after: int) -> Dele
         series_id,
         future_after,
     )
-    return [(r["name"], json.loads(r["invitees"])) for r in rows]
+    return [(r["name"], from_json(r["invitees"])) for r in rows]
 
 
 async def delete_scope_returning(tx: Tx, series_id: str, scope: str) -> Deleted:
@@ -88,7 +87,7 @@ async def delete_scope_returning(tx: Tx, series_id: str, scope: str) -> Deleted:
         series_id,
         scope,
     )
-    return [(r["name"], json.loads(r["invitees"])) for r in rows]
+    return [(r["name"], from_json(r["invitees"])) for r in rows]
 
 
 async def end_sessions(tx: Tx, series_id: str, scope: str, start: int, end: int) -> None:

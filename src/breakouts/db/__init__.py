@@ -11,7 +11,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+import msgspec
+
 Row = Mapping[str, Any]
+
+_encoder = msgspec.json.Encoder()
+
+
+def to_json(value: Any) -> str:
+    """A JSON column's text (columns are TEXT on SQLite and PostgreSQL alike)."""
+    return _encoder.encode(value).decode()
+
+
+def from_json(text: str | bytes) -> Any:
+    """A JSON column's value; msgspec, several times faster than ``json.loads`` on our rows."""
+    return msgspec.json.decode(text)
 
 
 class Tx(Protocol):

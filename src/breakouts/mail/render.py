@@ -8,11 +8,12 @@ meeting's own timezone, in English names that do not depend on the process local
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from breakouts.db import from_json
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = (
@@ -165,7 +166,7 @@ _WORDS: dict[tuple[str, str], tuple[str, str, str]] = {
 
 def render(event: str, payload: str | dict[str, Any]) -> Content:
     """The words of one message, from the event and the payload queued with it."""
-    p: dict[str, Any] = json.loads(payload) if isinstance(payload, str) else payload
+    p: dict[str, Any] = from_json(payload) if isinstance(payload, str) else payload
     role = "host" if p.get("role") == "host" else "invitee"
     prefix, headline, by_label = _WORDS.get(
         (event, role), ("Meeting notice", 'The meeting "{title}" has news for you.', "By")

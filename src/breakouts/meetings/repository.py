@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from breakouts.db import Row, Tx
+from breakouts.db import Row, Tx, from_json, to_json
 
 _SERIES_COLUMNS = (
     "s.id, s.host_id, s.title, s.agenda, s.password, s.meeting_number, s.host_key, s.timezone,"
@@ -83,7 +82,7 @@ def _series(row: Row) -> Series:
         row["recurrence"],
         row["last_end_at"],
         bool(row["breakouts_enabled"]),
-        json.loads(row["options"]),
+        from_json(row["options"]),
     )
 
 
@@ -148,7 +147,7 @@ async def insert_series(tx: Tx, s: Series, now: int) -> None:
         s.recurrence,
         s.last_end_at,
         int(s.breakouts_enabled),
-        json.dumps(s.options),
+        to_json(s.options),
         now,
         now,
     )
@@ -168,7 +167,7 @@ async def update_series(tx: Tx, s: Series, now: int) -> None:
         s.recurrence,
         s.last_end_at,
         int(s.breakouts_enabled),
-        json.dumps(s.options),
+        to_json(s.options),
         now,
         s.id,
     )
@@ -221,7 +220,7 @@ def _occurrence(row: Row) -> Occurrence:
         bool(row["has_plan"]),
         bool(row["breakouts_enabled"]),
         bool(row["cancelled"]),
-        json.loads(row["overrides"]),
+        from_json(row["overrides"]),
     )
 
 
@@ -257,7 +256,7 @@ async def save_occurrence(tx: Tx, o: Occurrence) -> None:
         int(o.has_plan),
         int(o.breakouts_enabled),
         int(o.cancelled),
-        json.dumps(o.overrides),
+        to_json(o.overrides),
     )
 
 
