@@ -41,7 +41,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     state = app_state(request)
-    await state.db.ping()
+    # Reading the mail counts is the database check: it fails (503) if the database does.
     mail: dict[str, Any] = dict((await read_counts(state.db)).as_dict())
     mail["worker"] = "in-process" if "mail_worker" in state.extra else "external"
     return json_response({"status": "ready", "database": "ok", "mail": mail})
