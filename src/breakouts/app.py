@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             max_db_waiters=settings.max_db_waiters,
             statement_timeout_ms=settings.statement_timeout_ms,
             retry_after_s=settings.retry_after_s,
+            group_commit=settings.sqlite_group_commit,
         )
         limiter, limit = make_limiter(settings)
         site = Site(settings.site_url, settings.site_url)

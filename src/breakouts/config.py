@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     # Seconds suggested in `Retry-After` on 423/503/504.
     retry_after_s: int = 1
+    # SQLite: write transactions of one event-loop turn share one COMMIT, each in a savepoint
+    # of its own (db/sqlite.py). Off: one SQLite transaction per request.
+    sqlite_group_commit: bool = True
 
     # Run the mail worker inside the server process.
     mail_worker: bool = True

@@ -486,3 +486,45 @@ async def test_too_many_waiters_is_503(client: httpx.AsyncClient, host: str, wor
     for r in results:
         assert int(r.headers["Retry-After"]) >= 1
     assert len(await sessions(client, host, m["id"])) == 2
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [{"sqlite_group_commit": True}, {"sqlite_group_commit": False}],
+    ids=["group-commit", "one-commit-each"],
+)
+async def test_concurrent_deletes_each_commit_alone_or_not_at_all(
+    client: httpx.AsyncClient, host: str, world: World, settings_overrides: dict[str, Any]
+) -> None:
+    """DELETEs running at once: each succeeds or fails on its own, whether commits are shared."""
+    import asyncio
+
+    meetings = [await meeting_with_plan(client, host) for _ in range(6)]
+    outsider = await world.person("outsider@example.com")
+    untouched = meetings[2]
+    db = world.app.state.breakouts.db
+    writes_before, commits_before = db.committed_writes, db.commits
+    queued_before = len(world.outbox())
+
+    def delete(m: dict[str, Any]) -> Any:
+        token = outsider if m is untouched else host
+        return client.delete(path(m["id"]), headers=auth(token))
+
+    answers = await asyncio.gather(*(delete(m) for m in meetings))
+
+    assert_error(answers[2], 404)  # the outsider cannot see the meeting
+    assert [r.status_code for i, r in enumerate(answers) if i != 2] == [204] * 5
+    for m in meetings:
+        state = await meeting(client, host, m["id"])
+        assert state["enabledBreakoutSessions"] is (m is untouched)
+        assert len(await sessions(client, host, m["id"])) == (2 if m is untouched else 0)
+    audited = world.rows(
+        "SELECT meeting_id FROM audit_log WHERE action = ?", "breakoutSessions.delete"
+    )
+    assert sorted(r["meeting_id"] for r in audited) == sorted(
+        m["id"] for m in meetings if m is not untouched
+    )
+    assert len(world.outbox()) - queued_before == 5 * 4  # host + 3 invitees, per meeting
+    assert db.committed_writes - writes_before == 5
+    expected_commits = 1 if settings_overrides["sqlite_group_commit"] else 5
+    assert db.commits - commits_before == expected_commits

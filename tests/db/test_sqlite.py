@@ -1,4 +1,4 @@
-"""The SQLite backend's own guarantees: a bounded WAL and rollback on error."""
+"""The SQLite backend's own guarantees: a bounded WAL, rollback on error, group commit."""
 
 from __future__ import annotations
 
@@ -53,5 +53,142 @@ async def test_an_error_inside_a_transaction_rolls_it_back(path: Path) -> None:
                 raise RuntimeError("boom")
         async with db.transaction(write=False) as tx:
             assert await tx.fetchval("SELECT COUNT(*) FROM audit_log") == 0
+    finally:
+        await db.close()
+
+
+# --- group commit ------------------------------------------------------------------------------
+
+
+def committed_actions(path: Path) -> list[str]:
+    """What another connection sees: only what was really committed."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return [r[0] for r in conn.execute("SELECT action FROM audit_log ORDER BY id")]
+    finally:
+        conn.close()
+
+
+async def write(db: SqliteDatabase, action: str, fail: bool = False) -> str:
+    async with db.transaction() as tx:
+        await tx.execute(INSERT, action)
+        if fail:
+            raise RuntimeError(f"{action} failed")
+    return action
+
+
+async def test_writes_of_one_loop_turn_share_one_commit(path: Path) -> None:
+    """Concurrent write transactions are committed together, and each caller returns after it."""
+    db = SqliteDatabase(f"sqlite:///{path}")
+    try:
+        done = await asyncio.gather(*(write(db, f"a{i}") for i in range(10)))
+        assert done == [f"a{i}" for i in range(10)]
+        assert committed_actions(path) == done
+        assert (db.committed_writes, db.commits) == (10, 1)
+    finally:
+        await db.close()
+
+
+async def test_a_failing_member_of_a_group_rolls_back_alone(path: Path) -> None:
+    """One transaction of a group raising leaves no row of its own; the others commit."""
+    db = SqliteDatabase(f"sqlite:///{path}")
+    try:
+        results = await asyncio.gather(
+            write(db, "first"),
+            write(db, "broken", fail=True),
+            write(db, "third"),
+            return_exceptions=True,
+        )
+        assert results[0] == "first" and results[2] == "third"
+        assert isinstance(results[1], RuntimeError)
+        assert committed_actions(path) == ["first", "third"]
+        assert (db.committed_writes, db.commits) == (2, 1)
+    finally:
+        await db.close()
+
+
+async def test_a_failed_commit_fails_every_member_and_keeps_nothing(path: Path) -> None:
+    """If the shared COMMIT fails, no member is told it succeeded and no row stays."""
+    import sqlite3
+
+    setup = sqlite3.connect(path)
+    setup.executescript(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+        "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER"
+        " REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);"
+    )
+    setup.close()
+    db = SqliteDatabase(f"sqlite:///{path}")
+
+    async def orphan() -> None:
+        async with db.transaction() as tx:  # a deferred key: only COMMIT can refuse it
+            await tx.execute("INSERT INTO child (parent_id) VALUES (42)")
+
+    try:
+        results = await asyncio.gather(write(db, "innocent"), orphan(), return_exceptions=True)
+        assert all(isinstance(r, sqlite3.IntegrityError) for r in results), results
+        assert committed_actions(path) == []
+        assert db.commits == 0
+        assert await write(db, "after") == "after"  # the connection is usable again
+        assert committed_actions(path) == ["after"]
+    finally:
+        await db.close()
+
+
+async def test_a_read_commits_the_open_group_before_it_reads(path: Path) -> None:
+    """A read never sees uncommitted work: it commits the group that is open first."""
+    db = SqliteDatabase(f"sqlite:///{path}")
+
+    async def read() -> int:
+        async with db.transaction(write=False) as tx:
+            count: int = await tx.fetchval("SELECT COUNT(*) FROM audit_log")
+        return count
+
+    try:
+        writer = asyncio.ensure_future(write(db, "w"))
+        await asyncio.sleep(0)  # the write has run and waits for its group's COMMIT
+        assert db.commits == 0
+        assert await read() == 1
+        assert committed_actions(path) == ["w"]
+        assert await writer == "w"
+    finally:
+        await db.close()
+
+
+async def test_a_cancelled_member_does_not_cancel_the_commit(path: Path) -> None:
+    """A caller cancelled while waiting for the COMMIT: the others are answered; all is committed."""
+    db = SqliteDatabase(f"sqlite:///{path}")
+    try:
+        tasks = [asyncio.ensure_future(write(db, f"c{i}")) for i in range(3)]
+        await asyncio.sleep(0)  # all three wrote and wait for the COMMIT
+        tasks[1].cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert results[0] == "c0" and results[2] == "c2"
+        assert isinstance(results[1], asyncio.CancelledError)
+        assert committed_actions(path) == ["c0", "c1", "c2"]
+    finally:
+        await db.close()
+
+
+async def test_group_commit_off_commits_each_transaction_alone(path: Path) -> None:
+    """With group commit off every write transaction is its own SQLite transaction."""
+    db = SqliteDatabase(f"sqlite:///{path}", group_commit=False)
+    try:
+        await asyncio.gather(*(write(db, f"s{i}") for i in range(5)), return_exceptions=True)
+        assert committed_actions(path) == [f"s{i}" for i in range(5)]
+        assert (db.committed_writes, db.commits) == (5, 5)
+    finally:
+        await db.close()
+
+
+async def test_a_group_never_grows_past_its_limit(path: Path) -> None:
+    """More concurrent writers than ``max_group`` make several COMMITs, all of them kept."""
+    db = SqliteDatabase(f"sqlite:///{path}", max_group=4)
+    try:
+        await asyncio.gather(*(write(db, f"m{i}") for i in range(10)))
+        assert committed_actions(path) == [f"m{i}" for i in range(10)]
+        assert (db.committed_writes, db.commits) == (10, 3)
     finally:
         await db.close()

