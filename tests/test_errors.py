@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -53,8 +54,27 @@ async def test_tracking_id_appears_in_the_request_log_line(
 ) -> None:
     """The request's log line is JSON and carries its TrackingID."""
     await client.get("/v1/meetings", headers=auth(token, TrackingID="trace-in-logs-1"))
+    await asyncio.sleep(0)  # access log lines are written once per event-loop turn
     lines = [json.loads(x) for x in capfd.readouterr().err.splitlines() if "trace-in-logs-1" in x]
     assert lines and lines[-1]["status"] == 200 and lines[-1]["path"] == "/v1/meetings"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"log_level": "info"}])
+async def test_requests_answered_together_each_get_one_whole_log_line(
+    client: httpx.AsyncClient,
+    token: str,
+    capfd: pytest.CaptureFixture[str],
+    settings_overrides: dict[str, Any],
+) -> None:
+    """Lines written together (one write per loop turn) stay one JSON object per line each."""
+    ids = [f"batch-{i}" for i in range(5)]
+    await asyncio.gather(
+        *(client.get("/v1/meetings", headers=auth(token, TrackingID=t)) for t in ids)
+    )
+    await asyncio.sleep(0)
+    lines = [json.loads(x) for x in capfd.readouterr().err.splitlines() if "batch-" in x]
+    assert sorted(x["tracking_id"] for x in lines) == ids
+    assert all(x["event"] == "request" and x["status"] == 200 for x in lines)
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from breakouts.http import (
 from breakouts.mail.stats import MailMetrics, read_counts
 from breakouts.mail.worker import MailWorker
 from breakouts.meetings.routes import routes as meeting_routes
+from breakouts.routing import HotPaths
 
 
 async def healthz(request: Request) -> Response:
@@ -62,9 +63,10 @@ class App(Starlette):
     """
 
     api_middleware: Callable[[ASGIApp], ASGIApp]
+    hot_routes: list[Route]
 
     def build_middleware_stack(self) -> ASGIApp:
-        return self.api_middleware(self.router)
+        return self.api_middleware(HotPaths(self.router, self.hot_routes))
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     clock = clock or Clock()
     app_metrics = Metrics()
     mail_metrics = MailMetrics(app_metrics.registry)
+    access_log = logs.AccessLog(settings.log_level, settings.log_json, logger)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if "mail_worker" in extra:
                 await extra["mail_worker"].stop()
             await db.close()
+            access_log.flush()
 
     routes = [
         *breakout_routes,  # first: the hot DELETE is matched before the meeting routes are tried
@@ -109,10 +113,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *docs_routes(),
     ]
     app = App(routes=routes, lifespan=lifespan)
+    app.hot_routes = breakout_routes
     app.api_middleware = partial(
         ApiMiddleware,
         metrics=app_metrics,
         logger=logger,
-        access_log=logs.AccessLog(settings.log_level, settings.log_json, logger),
+        access_log=access_log,
     )
     return app

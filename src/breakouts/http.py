@@ -124,7 +124,7 @@ async def run(
     ``host_email``), so a missing or bad token is 401 whatever else the request says.
     """
     state = app_state(request)
-    token = bearer_token(request.headers.get("authorization"))
+    token = bearer_token(request.scope["state"]["authorization"])
     key = hash_token(token)
     if not await state.limiter.hit(state.limit, key):
         reset = (await state.limiter.get_window_stats(state.limit, key)).reset_time
@@ -150,9 +150,16 @@ def parse_bool(value: str | None, name: str, default: bool) -> bool:
     raise BadRequest(f"'{name}' must be true or false, not '{value}'.")
 
 
+def query_param(request: Request, name: str) -> str | None:
+    """A query parameter; an empty query string (the usual DELETE) is not parsed at all."""
+    if not request.scope["query_string"]:
+        return None
+    return request.query_params.get(name)
+
+
 def host_email_of(request: Request) -> Callable[[], str | None]:
     """``hostEmail`` from the header (upstream, breakout sessions) or the query string."""
-    return lambda: request.headers.get("hostemail") or request.query_params.get("hostEmail") or None
+    return lambda: request.scope["state"]["host_email"] or query_param(request, "hostEmail") or None
 
 
 class JsonBody(Generic[T]):
@@ -260,16 +267,25 @@ class ApiMiddleware:
             await self.app(scope, receive, send)
             return
         started = monotonic()
-        tid = ""
+        tid = authorization = host_email = None
+        # One pass over the headers for the three every API request reads (Starlette's
+        # ``Headers`` would scan and decode the list again for each).
         for name, value in scope["headers"]:
-            if name == b"trackingid":
-                candidate = value.decode("latin-1")
-                if _TRACKING_RE.match(candidate):
-                    tid = candidate
-                break
+            if name == b"authorization":
+                if authorization is None:
+                    authorization = value.decode("latin-1")
+            elif name == b"trackingid":
+                if tid is None:
+                    candidate = value.decode("latin-1")
+                    tid = candidate if _TRACKING_RE.match(candidate) else ""
+            elif name == b"hostemail" and host_email is None:
+                host_email = value.decode("latin-1")
         if not tid:
             tid = new_tracking_id()
-        scope.setdefault("state", {})["tracking_id"] = tid
+        state = scope.setdefault("state", {})
+        state["tracking_id"] = tid
+        state["authorization"] = authorization
+        state["host_email"] = host_email
         tid_header = (b"trackingid", tid.encode("latin-1"))
         status = 0
 

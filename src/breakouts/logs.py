@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from typing import Any, TextIO
@@ -56,12 +57,18 @@ class AccessLog:
     Written directly with msgspec rather than through structlog's processor chain because it
     runs on every request (~3 µs instead of ~10 µs); with ``json`` off it goes through the
     app's structlog logger for the console format.
+
+    Lines are written once per turn of the event loop, all those of the turn in one write:
+    stderr is line-buffered, so a write per request was a system call per request (~15 µs
+    under load, bench/). A line waits at most until the loop's next turn; ``flush`` writes
+    what is pending (the app calls it at shutdown).
     """
 
     def __init__(self, level: str, json: bool, logger: Logger) -> None:
         self.enabled = logging.getLevelNamesMapping()[level.upper()] <= logging.INFO
         self._json = json
         self._logger = logger
+        self._pending: list[bytes] = []
 
     def __call__(self, **fields: object) -> None:
         if not self.enabled:
@@ -70,4 +77,17 @@ class AccessLog:
             self._logger.info("request", **fields)
             return
         line = {**fields, "event": "request", "level": "info", "timestamp": wall_iso()}
-        sys.stderr.write(_encoder.encode(line).decode() + "\n")
+        if not self._pending:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no event loop: nothing would flush later
+                sys.stderr.write(_encoder.encode(line).decode() + "\n")
+                return
+        self._pending.append(_encoder.encode(line))
+
+    def flush(self) -> None:
+        if self._pending:
+            self._pending.append(b"")
+            text = b"\n".join(self._pending).decode()
+            self._pending.clear()
+            sys.stderr.write(text)

@@ -8,7 +8,14 @@ from starlette.responses import Response
 from breakouts.breakouts import service
 from breakouts.breakouts.repository import Session, sessions_json
 from breakouts.context import Ctx
-from breakouts.http import host_email_of, json_body, json_response, parse_bool, run
+from breakouts.http import (
+    host_email_of,
+    json_body,
+    json_response,
+    parse_bool,
+    query_param,
+    run,
+)
 from breakouts.meetings.schemas import UpdateMeetingBreakoutSessionsObject
 from breakouts.meetings.view import format_time
 from breakouts.routing import resource
@@ -43,7 +50,7 @@ async def delete_breakout_sessions(request: Request) -> Response:
     meeting_id = request.path_params["meetingId"]
 
     async def op(ctx: Ctx) -> int:
-        send_email = parse_bool(request.query_params.get("sendEmail"), "sendEmail", True)
+        send_email = parse_bool(query_param(request, "sendEmail"), "sendEmail", True)
         return await service.delete_breakout_sessions(ctx, meeting_id, send_email)
 
     await run(request, op, write=True, host_email=host_email_of(request))

@@ -31,8 +31,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from breakouts.clock import monotonic
@@ -41,6 +40,7 @@ from breakouts.errors import GatewayTimeout, Locked, ServiceUnavailable
 
 # The progress handler runs every this many SQLite VM instructions (~tens of µs).
 _PROGRESS_OPS = 4000
+_NO_DEADLINE = float("inf")
 
 
 def sqlite_path(url: str) -> str:
@@ -115,7 +115,8 @@ class SqliteDatabase:
         # WAL checkpoints happen on a thread of their own, off the request path.
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._conn.execute(f"PRAGMA journal_size_limit={int(wal_limit_bytes)}")
-        self._deadline = float("inf")
+        self._deadline = _NO_DEADLINE
+        self._tx = SqliteTx(self._conn)
         self._conn.set_progress_handler(self._progress, _PROGRESS_OPS)
         self._lock = asyncio.Lock()
         self._waiting = 0
@@ -196,65 +197,8 @@ class SqliteDatabase:
         if not busy:
             self._reset_due.clear()
 
-    @asynccontextmanager
-    async def transaction(self, *, write: bool = True) -> AsyncIterator[SqliteTx]:
-        if self._waiting >= self.max_waiters:
-            raise ServiceUnavailable(retry_after=self.retry_after)
-        self._waiting += 1
-        try:
-            await self._lock.acquire()
-        finally:
-            self._waiting -= 1
-        joined: _Group | None = None
-        try:
-            if write and self.group_commit:
-                group = await self._join_group()
-                self._conn.execute("SAVEPOINT request")
-                group.members += 1
-                try:
-                    with self._time_limit():
-                        yield SqliteTx(self._conn)
-                    self._conn.execute("RELEASE request")
-                    joined = group
-                except BaseException:
-                    self._undo_member(group)
-                    raise
-            else:
-                self._flush_group()
-                if write and self._reset_due.is_set():
-                    self._reset_wal()
-                await self._begin(write)
-                try:
-                    with self._time_limit():
-                        yield SqliteTx(self._conn)
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
-                    raise
-                if write:
-                    self.committed_writes += 1
-                    self.commits += 1
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
-        finally:
-            self._lock.release()
-        if joined is not None:
-            # Answered only once committed. shield: a cancelled request must not cancel the
-            # commit the other members wait for (its changes commit all the same).
-            await asyncio.shield(joined.done)
-
-    @contextlib.contextmanager
-    def _time_limit(self) -> Iterator[None]:
-        """Statements past the deadline are interrupted; a block that ends past it is refused."""
-        self._deadline = monotonic() + self.timeout_s
-        try:
-            yield
-            if monotonic() > self._deadline:
-                # Past its time limit between statements: answer 504 rather than commit late.
-                raise sqlite3.OperationalError("interrupted")
-        finally:
-            self._deadline = float("inf")
+    def transaction(self, *, write: bool = True) -> _Transaction:
+        return _Transaction(self, write)
 
     # --- group commit ----------------------------------------------------------------------
 
@@ -267,9 +211,8 @@ class SqliteDatabase:
         if self._reset_due.is_set():
             self._reset_wal()
         await self._begin(True)
-        loop = asyncio.get_running_loop()
-        group = self._group = _Group(loop.create_future())
-        loop.call_soon(self._commit_scheduled, group)
+        group = self._group = _Group()
+        asyncio.get_running_loop().call_soon(self._commit_scheduled, group)
         return group
 
     def _undo_member(self, group: _Group) -> None:
@@ -309,8 +252,9 @@ class SqliteDatabase:
         if group.members:
             self.committed_writes += group.members
             self.commits += 1
-        if not group.done.done():
-            group.done.set_result(None)
+        for waiter in group.waiters:
+            if not waiter.done():  # a cancelled caller's waiter is done already
+                waiter.set_result(None)
 
     async def _begin(self, write: bool) -> None:
         statement = "BEGIN IMMEDIATE" if write else "BEGIN"
@@ -354,21 +298,109 @@ class SqliteDatabase:
         self._conn.close()
 
 
+class _Transaction:
+    """``async with db.transaction(write=...) as tx``: the lock, BEGIN or SAVEPOINT, the time
+    limit, then COMMIT, RELEASE (and waiting for the group's COMMIT) or a rollback.
+
+    A class rather than ``@asynccontextmanager``: every request goes through it, and the
+    generator machinery cost a few µs each time (bench/).
+    """
+
+    __slots__ = ("_db", "_group", "_write")
+
+    def __init__(self, db: SqliteDatabase, write: bool) -> None:
+        self._db = db
+        self._write = write
+        self._group: _Group | None = None
+
+    async def __aenter__(self) -> SqliteTx:
+        db = self._db
+        if db._waiting >= db.max_waiters:
+            raise ServiceUnavailable(retry_after=db.retry_after)
+        db._waiting += 1
+        try:
+            await db._lock.acquire()
+        finally:
+            db._waiting -= 1
+        try:
+            if self._write and db.group_commit:
+                group = await db._join_group()
+                db._conn.execute("SAVEPOINT request")
+                group.members += 1
+                self._group = group
+            else:
+                db._flush_group()
+                if self._write and db._reset_due.is_set():
+                    db._reset_wal()
+                await db._begin(self._write)
+        except BaseException as exc:
+            db._lock.release()
+            if isinstance(exc, sqlite3.Error):
+                raise db._translate(exc) from exc
+            raise
+        db._deadline = monotonic() + db.timeout_s
+        return db._tx
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        db = self._db
+        group = self._group
+        waiter: asyncio.Future[None] | None = None
+        try:
+            # Past its time limit between statements: answer 504 rather than commit late.
+            late = exc_type is None and monotonic() > db._deadline
+            db._deadline = _NO_DEADLINE
+            ok = exc_type is None and not late
+            if group is not None:
+                if ok:
+                    try:
+                        db._conn.execute("RELEASE request")
+                    except sqlite3.Error:
+                        db._undo_member(group)
+                        raise
+                    waiter = asyncio.get_running_loop().create_future()
+                    group.waiters.append(waiter)
+                else:
+                    db._undo_member(group)
+            elif ok:
+                db._conn.execute("COMMIT")
+                if self._write:
+                    db.committed_writes += 1
+                    db.commits += 1
+            elif db._conn.in_transaction:
+                db._conn.execute("ROLLBACK")
+            if late:
+                raise sqlite3.OperationalError("interrupted")
+        except sqlite3.Error as error:
+            if group is None and db._conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db._conn.execute("ROLLBACK")
+            raise db._translate(error) from error
+        finally:
+            db._lock.release()
+        if isinstance(exc, sqlite3.Error):
+            raise db._translate(exc) from exc
+        if waiter is not None:
+            # Answered only once committed. Each member waits on a future of its own, so a
+            # cancelled request cancels only its wait, not the COMMIT (its changes commit).
+            await waiter
+
+
 class _Group:
-    """The write transactions sharing one SQLite transaction; ``done`` resolves at its COMMIT."""
+    """The write transactions sharing one SQLite transaction, and who waits for its COMMIT."""
 
-    __slots__ = ("done", "members")
+    __slots__ = ("members", "waiters")
 
-    def __init__(self, done: asyncio.Future[None]) -> None:
-        self.done = done
+    def __init__(self) -> None:
         self.members = 0
+        self.waiters: list[asyncio.Future[None]] = []
 
 
 def _fail(group: _Group, exc: Exception) -> None:
-    if not group.done.done():
-        group.done.set_exception(exc)
-        # Members that failed already were not waiting; do not warn about an unread exception.
-        group.done.exception()
+    for waiter in group.waiters:
+        if not waiter.done():
+            waiter.set_exception(exc)
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
