@@ -106,6 +106,13 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--profile", action="store_true", help="then profile the server under a c16 run with py-spy"
     )
+    p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for the real server, e.g. BREAKOUTS_SQLITE_GROUP_COMMIT=false; repeatable",
+    )
     p.add_argument("--seed", type=int, default=1, help="random seed for the data")
     p.add_argument(
         "--quiet-wait",
@@ -258,7 +265,9 @@ class Bench:
         db = seed.copy_database(self.seeded.template, self.work / "server.db")
         port = servers.free_port()
         try:
-            with servers.breakouts_server(db, port, self.out / "server.log") as proc:
+            with servers.breakouts_server(
+                db, port, self.out / "server.log", server_env(self.args)
+            ) as proc:
                 self._quiet()
                 self._wrk(port, self.warm_ids, connections, WARMUP_S)
                 before = _db_counts(db)
@@ -328,6 +337,15 @@ def _check(r: Round) -> list[str]:
 
 
 # --- the table --------------------------------------------------------------------------------
+
+
+def server_env(args: argparse.Namespace) -> dict[str, str]:
+    """``--server-env`` as a mapping (KEY=VALUE each)."""
+    pairs = [item.partition("=") for item in args.server_env]
+    bad = [key for key, eq, _ in pairs if not eq or not key]
+    if bad:
+        raise SystemExit(f"--server-env takes KEY=VALUE, not {bad}")
+    return {key: value for key, _, value in pairs}
 
 
 def _limit(s: float, b: float) -> float:
@@ -407,6 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _args(argv)
     if args.runs < 1:
         raise SystemExit("--runs must be at least 1")
+    server_env(args)  # refuse a malformed --server-env before seeding
     wrk_bin = wrk.ensure_wrk()
     started = dt.datetime.now(dt.UTC)
     out = RESULTS / started.strftime("%Y%m%dT%H%M%SZ")
@@ -434,6 +453,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" {seeded.invitees_per_session} invitees; wrk -t{args.threads}, DELETE runs"
             f" {args.duration} s, B runs {args.bare_duration} s, S loops {args.storage_duration:g} s"
         )
+        settings = {
+            **{k: v for k, v in os.environ.items() if k.startswith("BREAKOUTS_")},
+            **server_env(args),
+        }
+        if settings:
+            env += "; server settings: " + ", ".join(
+                f"{k}={v}" for k, v in sorted(settings.items())
+            )
         text = f"{env}\n\n`{command}`\n\n{table(table_rows, args.runs)}\n"
         warnings = [w for r in rounds for w in r.warnings]
         if warnings:

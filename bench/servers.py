@@ -82,13 +82,19 @@ def _process(
 
 
 @contextmanager
-def breakouts_server(db: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``breakouts serve`` on ``db`` (mail worker off, logs to ``log``) until the block ends."""
+def breakouts_server(
+    db: Path, port: int, log: Path, extra_env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``breakouts serve`` on ``db`` (mail worker off, logs to ``log``) until the block ends.
+
+    ``extra_env`` adds settings (``--server-env``), e.g. ``BREAKOUTS_SQLITE_GROUP_COMMIT=false``.
+    """
     env = {
         **os.environ,
         "DATABASE_URL": sqlite_url(db),
         "BREAKOUTS_MAIL_WORKER": "false",
         "BREAKOUTS_RATE_LIMIT": RATE_LIMIT,
+        **(extra_env or {}),
     }
     cmd = [breakouts_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     with _process(cmd, env, log, port, "/healthz", 200) as proc:

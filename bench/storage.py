@@ -7,7 +7,7 @@ meetings/repository.clear_future_plans and set_series_breakouts_enabled, mail/ou
 audit.record), one transaction per meeting, each on a different meeting, with the server's
 connection settings (db/sqlite.py ``connect``: WAL, synchronous=NORMAL, foreign_keys=ON,
 busy_timeout=0, ``BEGIN IMMEDIATE``, one connection, autocheckpoint off, and the server's
-checkpointing: PASSIVE every 0.25 s on a thread, and past 64 MB of WAL a RESTART inline
+checkpointing: PASSIVE every 0.25 s on a thread, and past 256 MB of WAL a RESTART inline
 between two transactions). The loop also builds what the rows hold (JSON payloads,
 message ids, a tracking id), as any implementation must; it reads rows as plain tuples.
 """
@@ -61,6 +61,7 @@ AUDIT_SQL = (
     " sessions_count, tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 EVENT = "breakouts.deleted"
+WAL_LIMIT = 256 << 20  # the server's default (BREAKOUTS_SQLITE_WAL_LIMIT_MB)
 _encode = msgspec.json.Encoder().encode
 SITE = "example.webex.com"
 
@@ -81,7 +82,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=0")
     conn.execute("PRAGMA wal_autocheckpoint=0")
-    conn.execute(f"PRAGMA journal_size_limit={64 << 20}")
+    conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
     return conn
 
 
@@ -90,7 +91,7 @@ class Checkpointer:
     its own connection; past ``wal_limit`` bytes of WAL it flags ``reset_due`` and the loop
     itself restarts the WAL before its next transaction."""
 
-    def __init__(self, path: Path, interval: float = 0.25, wal_limit: int = 64 << 20) -> None:
+    def __init__(self, path: Path, interval: float = 0.25, wal_limit: int = WAL_LIMIT) -> None:
         self._wal_limit = wal_limit
         self.reset_due = threading.Event()
         self._path = path

@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             statement_timeout_ms=settings.statement_timeout_ms,
             retry_after_s=settings.retry_after_s,
             group_commit=settings.sqlite_group_commit,
+            wal_limit_bytes=settings.sqlite_wal_limit_mb << 20,
         )
         limiter, limit = make_limiter(settings)
         site = Site(settings.site_url, settings.site_url)

@@ -95,7 +95,7 @@ class SqliteDatabase:
         statement_timeout_ms: int = 5000,
         retry_after_s: int = 1,
         checkpoint_interval_s: float = 0.25,
-        wal_limit_bytes: int = 64 * 1024 * 1024,
+        wal_limit_bytes: int = 256 * 1024 * 1024,
         group_commit: bool = True,
         max_group: int = 64,
     ) -> None:
