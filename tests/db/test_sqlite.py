@@ -192,3 +192,28 @@ async def test_a_group_never_grows_past_its_limit(path: Path) -> None:
         assert (db.committed_writes, db.commits) == (10, 3)
     finally:
         await db.close()
+
+
+async def test_the_wal_is_preallocated_and_survives_a_crash(path: Path, tmp_path: Path) -> None:
+    """The WAL file gets its full size up front; the zeros after the last frame are harmless."""
+    import shutil
+    import sqlite3
+
+    db = SqliteDatabase(f"sqlite:///{path}", checkpoint_interval_s=0, wal_limit_bytes=4 << 20)
+    try:
+        assert wal_size(path) == 5 << 20  # the limit plus a quarter
+        for n in range(20):
+            await write(db, f"kept-{n}")
+        # A crash now: the files as they are on disk, with no checkpoint and no clean close.
+        crashed = tmp_path / "crashed.sqlite"
+        shutil.copy(path, crashed)
+        shutil.copy(f"{path}-wal", f"{crashed}-wal")
+    finally:
+        await db.close()
+    conn = sqlite3.connect(crashed)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = conn.execute("SELECT action FROM audit_log ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    assert [r[0] for r in rows] == [f"kept-{n}" for n in range(20)]
