@@ -7,7 +7,7 @@ meetings/repository.clear_future_plans and set_series_breakouts_enabled, mail/ou
 audit.record), one transaction per meeting, each on a different meeting, with the server's
 connection settings (db/sqlite.py ``connect``: WAL, synchronous=NORMAL, foreign_keys=ON,
 busy_timeout=0, ``BEGIN IMMEDIATE``, one connection, autocheckpoint off, and the server's
-checkpointing: PASSIVE every 0.25 s on a thread, and past 256 MB of WAL a RESTART inline
+checkpointing: the WAL file preallocated to 320 MB, PASSIVE every 0.25 s on a thread, and past 256 MB of WAL a RESTART inline
 between two transactions). The loop also builds what the rows hold (JSON payloads,
 message ids, a tracking id), as any implementation must; it reads rows as plain tuples.
 """
@@ -62,6 +62,7 @@ AUDIT_SQL = (
 )
 EVENT = "breakouts.deleted"
 WAL_LIMIT = 256 << 20  # the server's default (BREAKOUTS_SQLITE_WAL_LIMIT_MB)
+WAL_FILE = WAL_LIMIT * 5 // 4  # the server's WAL file size (preallocated, journal_size_limit)
 _encode = msgspec.json.Encoder().encode
 SITE = "example.webex.com"
 
@@ -82,7 +83,15 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=0")
     conn.execute("PRAGMA wal_autocheckpoint=0")
-    conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
+    conn.execute(f"PRAGMA journal_size_limit={WAL_FILE}")
+    # As the server: the WAL file preallocated to its full size, so commits never grow it.
+    conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    fd = os.open(f"{path}-wal", os.O_RDWR)
+    try:
+        if os.fstat(fd).st_size < WAL_FILE:
+            os.posix_fallocate(fd, 0, WAL_FILE)
+    finally:
+        os.close(fd)
     return conn
 
 
