@@ -73,3 +73,7 @@ async def test_health_ready_and_metrics(client: httpx.AsyncClient, world: World)
         'breakouts_http_requests_total{endpoint="list_meetings",method="GET",status="200"} 1.0'
         in metrics.text
     )
+    db = world.app.state.breakouts.db
+    assert f"breakouts_db_write_transactions_total {float(db.committed_writes)}" in metrics.text
+    assert f"breakouts_db_commits_total {float(db.commits)}" in metrics.text
+    assert db.committed_writes >= 1  # the token was created through the database

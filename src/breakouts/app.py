@@ -25,6 +25,7 @@ from breakouts.docs import docs_routes
 from breakouts.http import (
     ApiMiddleware,
     AppState,
+    DatabaseMetrics,
     Metrics,
     app_state,
     json_response,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     clock = clock or Clock()
     app_metrics = Metrics()
     mail_metrics = MailMetrics(app_metrics.registry)
+    db_metrics = DatabaseMetrics(app_metrics.registry)
     access_log = logs.AccessLog(settings.log_level, settings.log_json, logger)
 
     @asynccontextmanager
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             group_commit=settings.sqlite_group_commit,
             wal_limit_bytes=settings.sqlite_wal_limit_mb << 20,
         )
+        db_metrics.db = db
         limiter, limit = make_limiter(settings)
         site = Site(settings.site_url, settings.site_url)
         extra: dict[str, Any] = {"mail_metrics": mail_metrics}

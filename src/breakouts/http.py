@@ -8,7 +8,7 @@ rate limit, opens the transaction, builds the ``Ctx`` and commits (or rolls back
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -16,7 +16,9 @@ import msgspec
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import FixedWindowRateLimiter
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, Metric
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -76,6 +78,29 @@ class Metrics:
             self._children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+
+class DatabaseMetrics(Collector):
+    """Write transactions and the COMMITs that carried them (their ratio: the group size).
+
+    Read from the backend's counters at scrape time; a backend without them reports nothing.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.db: Database | None = None
+        registry.register(self)
+
+    def collect(self) -> Iterator[Metric]:
+        writes = getattr(self.db, "committed_writes", None)
+        commits = getattr(self.db, "commits", None)
+        if writes is None or commits is None:
+            return
+        yield CounterMetricFamily(
+            "breakouts_db_write_transactions", "Write transactions committed", writes
+        )
+        yield CounterMetricFamily(
+            "breakouts_db_commits", "Database COMMITs (several transactions share one)", commits
+        )
 
 
 @dataclass
