@@ -194,17 +194,40 @@ async def test_a_group_never_grows_past_its_limit(path: Path) -> None:
         await db.close()
 
 
-async def test_the_wal_is_preallocated_and_survives_a_crash(path: Path, tmp_path: Path) -> None:
-    """The WAL file gets its full size up front; the zeros after the last frame are harmless."""
+async def test_a_quiet_database_keeps_a_small_wal(path: Path) -> None:
+    """A few writes do not make the WAL file any bigger than they need (no preallocation)."""
+    db = SqliteDatabase(f"sqlite:///{path}", checkpoint_interval_s=0.02)
+    try:
+        for n in range(5):
+            await write(db, f"few-{n}")
+        await asyncio.sleep(0.1)  # a few checkpoints
+        assert wal_size(path) < 1 << 20
+    finally:
+        await db.close()
+
+
+async def test_sustained_writes_preallocate_the_wal_and_it_survives_a_crash(
+    path: Path, tmp_path: Path
+) -> None:
+    """Under sustained writes the WAL file gets its full size; zeros after the last frame are
+    harmless to recovery."""
     import shutil
     import sqlite3
 
-    db = SqliteDatabase(f"sqlite:///{path}", checkpoint_interval_s=0, wal_limit_bytes=4 << 20)
+    db = SqliteDatabase(f"sqlite:///{path}", checkpoint_interval_s=0.01, wal_limit_bytes=8 << 20)
     try:
-        assert wal_size(path) == 5 << 20  # the limit plus a quarter
-        for n in range(20):
-            await write(db, f"kept-{n}")
-        # A crash now: the files as they are on disk, with no checkpoint and no clean close.
+        n = 0
+        while n == 0 or (wal_size(path) < 10 << 20 and n < 5000):  # the limit plus a quarter
+            async with db.transaction() as tx:
+                await tx.executemany(INSERT, [(f"bulk-{n}-{i}-{'x' * 200}",) for i in range(20)])
+            await asyncio.sleep(0.001)
+            n += 1
+        # Far fewer transactions than it takes to write 10 MB of WAL (~10 KB each): the size
+        # came from the preallocation, done once an eighth of the limit was live.
+        assert wal_size(path) >= 10 << 20 and n < 500, n
+        for k in range(20):
+            await write(db, f"kept-{k}")
+        # A crash now: the files as they are on disk, with no clean close.
         crashed = tmp_path / "crashed.sqlite"
         shutil.copy(path, crashed)
         shutil.copy(f"{path}-wal", f"{crashed}-wal")
@@ -213,7 +236,9 @@ async def test_the_wal_is_preallocated_and_survives_a_crash(path: Path, tmp_path
     conn = sqlite3.connect(crashed)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        rows = conn.execute("SELECT action FROM audit_log ORDER BY id").fetchall()
+        kept = conn.execute("SELECT action FROM audit_log WHERE action LIKE 'kept-%' ORDER BY id")
+        assert [r[0] for r in kept.fetchall()] == [f"kept-{k}" for k in range(20)]
+        bulk = conn.execute("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'bulk-%'")
+        assert bulk.fetchone()[0] == n * 20
     finally:
         conn.close()
-    assert [r[0] for r in rows] == [f"kept-{n}" for n in range(20)]
