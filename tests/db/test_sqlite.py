@@ -242,3 +242,39 @@ async def test_sustained_writes_preallocate_the_wal_and_it_survives_a_crash(
         assert bulk.fetchone()[0] == n * 20
     finally:
         conn.close()
+
+
+async def test_an_interrupted_member_never_leaves_the_others_misinformed(path: Path) -> None:
+    """A member past its time limit is 504; whatever SQLite rolled back, every other member's
+    answer matches what is committed."""
+    import sqlite3
+
+    from breakouts.errors import GatewayTimeout
+
+    db = SqliteDatabase(f"sqlite:///{path}", checkpoint_interval_s=0)
+
+    async def slow() -> None:
+        async with db.transaction() as tx:
+            db._deadline = 0.0  # already past its limit: the next long statement is interrupted
+            await tx.execute(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 200000)"
+                " INSERT INTO audit_log (at, action, actor_id, meeting_id, sessions_count,"
+                " tracking_id) SELECT x, 'slow', 'a', 'm', 0, 't' FROM c"
+            )
+
+    try:
+        results = await asyncio.gather(
+            write(db, "before"), slow(), write(db, "after"), return_exceptions=True
+        )
+        assert isinstance(results[1], GatewayTimeout), results
+        told_ok = {r for r in results if isinstance(r, str)}
+        assert set(committed_actions(path)) == told_ok  # nothing more, nothing less
+        assert "slow" not in committed_actions(path)
+        assert await write(db, "later") == "later"  # the connection is usable again
+    finally:
+        await db.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()

@@ -234,7 +234,14 @@ class SqliteDatabase:
             self._conn.execute("RELEASE request")
         elif self._group is group:
             self._group = None
-            _fail(group, ServiceUnavailable(retry_after=self.retry_after))
+            _fail(
+                group,
+                ServiceUnavailable(
+                    "This change was committed together with one that failed, and nothing of"
+                    " it was saved. Try again.",
+                    retry_after=self.retry_after,
+                ),
+            )
 
     def _commit_scheduled(self, group: _Group) -> None:
         if self._group is not group:
