@@ -528,3 +528,43 @@ async def test_concurrent_deletes_each_commit_alone_or_not_at_all(
     assert db.committed_writes - writes_before == 5
     expected_commits = 1 if settings_overrides["sqlite_group_commit"] else 5
     assert db.commits - commits_before == expected_commits
+
+
+async def test_a_delete_failing_midway_in_a_shared_commit_rolls_back_alone(
+    client: httpx.AsyncClient, host: str, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three DELETEs in one group commit, the middle one failing after its sessions were deleted:
+    it answers 500 and keeps everything; the other two are deleted, mailed and audited."""
+    import asyncio
+
+    from breakouts import audit
+
+    meetings = [await meeting_with_plan(client, host) for _ in range(3)]
+    broken_id = meetings[1]["id"]
+    queued_before = len(world.outbox())
+    db = world.app.state.breakouts.db
+    commits_before = db.commits
+    record = audit.record
+
+    async def record_or_fail(*args: Any, **kwargs: Any) -> None:
+        if kwargs["meeting_id"] == broken_id:
+            raise RuntimeError("disk on fire")
+        await record(*args, **kwargs)
+
+    monkeypatch.setattr("breakouts.audit.record", record_or_fail)
+    answers = await asyncio.gather(
+        *(client.delete(path(m["id"]), headers=auth(host)) for m in meetings)
+    )
+
+    assert [r.status_code for r in answers] == [204, 500, 204]
+    assert db.commits - commits_before == 1  # the two successes shared one COMMIT
+    for m in meetings:
+        kept = m["id"] == broken_id
+        assert (await meeting(client, host, m["id"]))["enabledBreakoutSessions"] is kept
+        assert len(await sessions(client, host, m["id"])) == (2 if kept else 0)
+    mailed = {r["meeting_id"] for r in world.outbox()[queued_before:]}
+    assert mailed == {meetings[0]["id"], meetings[2]["id"]}
+    audited = world.rows(
+        "SELECT meeting_id FROM audit_log WHERE action = ?", "breakoutSessions.delete"
+    )
+    assert {r["meeting_id"] for r in audited} == {meetings[0]["id"], meetings[2]["id"]}
