@@ -28,7 +28,10 @@ _RATE = 250
 
 # Where a sample's time goes, by the innermost frame that matches (first match wins).
 _CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
-    ("SQLite: inside sqlite3 calls (db/sqlite.py)", ("breakouts/db/sqlite.py",)),
+    (
+        "SQLite: inside sqlite3 calls (db/sqlite.py, db/wal.py)",
+        ("breakouts/db/sqlite.py", "breakouts/db/wal.py"),
+    ),
     ("access log (structlog, logs.py)", ("structlog/", "breakouts/logs.py")),
     ("metrics (prometheus_client)", ("prometheus_client/",)),
     ("rate limit (limits)", ("limits/",)),

@@ -97,7 +97,7 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 class Checkpointer:
-    """As the server does (breakouts/db/sqlite.py): a PASSIVE checkpoint every ``interval`` s on
+    """As the server does (breakouts/db/wal.py): a PASSIVE checkpoint every ``interval`` s on
     its own connection; past ``wal_limit`` bytes of WAL it flags ``reset_due`` and the loop
     itself restarts the WAL before its next transaction."""
 

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sqlite3
-import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from breakouts.clock import monotonic
 from breakouts.db import Row
+from breakouts.db.wal import WalKeeper
 from breakouts.errors import GatewayTimeout, Locked, ServiceUnavailable
 
 # The progress handler runs every this many SQLite VM instructions (~tens of µs).
@@ -105,19 +104,16 @@ class SqliteDatabase:
         self.max_waiters = max_db_waiters
         self.timeout_s = statement_timeout_ms / 1000
         self.retry_after = retry_after_s
-        self.wal_limit_bytes = wal_limit_bytes
         self.group_commit = group_commit
         self.max_group = max_group
         try:
             self._conn = connect(self.path)
         except sqlite3.Error as exc:
             raise ServiceUnavailable("The database cannot be opened.", retry_after=5) from exc
-        # WAL checkpoints happen on a thread of their own, off the request path.
+        # WAL checkpoints happen on a thread of their own, off the request path (db/wal.py).
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
-        # The WAL file's size under load: the limit plus room for what is written before the
-        # reset comes (preallocated by the checkpoint thread once writes are sustained).
-        self.wal_file_bytes = int(wal_limit_bytes * 1.25)
-        self._conn.execute(f"PRAGMA journal_size_limit={self.wal_file_bytes}")
+        self._wal = WalKeeper(self.path, wal_limit_bytes, checkpoint_interval_s)
+        self._conn.execute(f"PRAGMA journal_size_limit={self._wal.file_bytes}")
         self._deadline = _NO_DEADLINE
         self._tx = SqliteTx(self._conn)
         self._conn.set_progress_handler(self._progress, _PROGRESS_OPS)
@@ -127,85 +123,11 @@ class SqliteDatabase:
         # Write transactions committed, and the COMMITs that carried them (tests, /metrics).
         self.committed_writes = 0
         self.commits = 0
-        self._stop = threading.Event()
-        self._reset_due = threading.Event()
-        self._checkpointer: threading.Thread | None = None
-        if self.path != ":memory:" and checkpoint_interval_s > 0:
-            self._checkpointer = threading.Thread(
-                target=self._checkpoint_loop, args=(checkpoint_interval_s,), daemon=True
-            )
-            self._checkpointer.start()
+        self._wal.start()
 
     def _progress(self) -> int:
         # Non-zero interrupts the running statement (sqlite3.OperationalError "interrupted").
         return 1 if monotonic() > self._deadline else 0
-
-    def _checkpoint_loop(self, interval: float) -> None:
-        """Copy the WAL into the database off the request path; flag when it must be reset.
-
-        A PASSIVE checkpoint never waits for anyone, but under a steady stream of writes it
-        never catches up with the end of the WAL, so the WAL is never restarted and grows
-        (~85 MB/s under the bench). Past ``wal_limit_bytes`` of live WAL this thread does the
-        slow part of a reset (``_prepare_reset``) and raises a flag; the next write transaction
-        resets the WAL inline (``_reset_wal``), between two transactions, instead of a second
-        connection competing for the write lock while requests wait (measured in bench/:
-        p99/p50 3.3 this way, 6.8 with a TRUNCATE from this thread).
-
-        Once an eighth of the limit is live (sustained writes, not a quiet dev server), the WAL
-        file is given its full size at once (``_preallocate_wal``).
-        """
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout=1000")
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        preallocated = False
-        try:
-            while not self._stop.wait(interval):
-                try:
-                    # (busy, frames in the WAL, frames copied): the WAL's live size, whatever
-                    # the size of its file.
-                    frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
-                except sqlite3.Error:
-                    continue  # a busy checkpoint is simply tried again next time
-                if not preallocated and frames * page_size > self.wal_limit_bytes // 8:
-                    _preallocate_wal(self.path + "-wal", self.wal_file_bytes)
-                    preallocated = True
-                if frames * page_size > self.wal_limit_bytes:
-                    self._prepare_reset(conn)
-                    self._reset_due.set()
-        finally:
-            conn.close()
-
-    def _prepare_reset(self, conn: sqlite3.Connection) -> None:
-        """Do the slow part of the reset here, off the request path: flush both files' dirty
-        pages (the reset fsyncs the WAL, then the database) and copy what came meanwhile, so the
-        inline reset is left with a few ms of work."""
-        for name in (self.path + "-wal", self.path):
-            try:
-                fd = os.open(name, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-    def _reset_wal(self) -> None:
-        """Checkpoint what is left and restart the WAL from its beginning, on this connection.
-
-        Runs between two transactions with the process's lock held, so nothing of ours is
-        writing; what is left to copy is what came since the last PASSIVE checkpoint, then one
-        fsync. RESTART rather than TRUNCATE: shrinking a large file cost ~100 ms here; the file
-        is reused, and ``journal_size_limit`` keeps it at most the limit. If the checkpoint
-        thread is busy right now, the next transaction tries again.
-        """
-        try:
-            busy = self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
-        except sqlite3.OperationalError:
-            return
-        if not busy:
-            self._reset_due.clear()
 
     def transaction(self, *, write: bool = True) -> _Transaction:
         return _Transaction(self, write)
@@ -218,8 +140,8 @@ class SqliteDatabase:
         if group is not None and group.members < self.max_group:
             return group
         self._flush_group()
-        if self._reset_due.is_set():
-            self._reset_wal()
+        if self._wal.reset_due.is_set():
+            self._wal.reset(self._conn)
         await self._begin(True)
         group = self._group = _Group()
         asyncio.get_running_loop().call_soon(self._commit_scheduled, group)
@@ -309,9 +231,7 @@ class SqliteDatabase:
 
     async def close(self) -> None:
         self._flush_group()
-        self._stop.set()
-        if self._checkpointer is not None:
-            self._checkpointer.join(timeout=5)
+        self._wal.stop()
         self._conn.close()
 
 
@@ -347,8 +267,8 @@ class _Transaction:
                 self._group = group
             else:
                 db._flush_group()
-                if self._write and db._reset_due.is_set():
-                    db._reset_wal()
+                if self._write and db._wal.reset_due.is_set():
+                    db._wal.reset(db._conn)
                 await db._begin(self._write)
         except BaseException as exc:
             db._lock.release()
@@ -418,28 +338,6 @@ def _fail(group: _Group, exc: Exception) -> None:
     for waiter in group.waiters:
         if not waiter.done():
             waiter.set_exception(exc)
-
-
-def _preallocate_wal(wal: str, size: int) -> None:
-    """Give the WAL file its full size at once (zeros past its end; nothing it holds changes).
-
-    A commit that grows the file has to allocate blocks, and on ext4 that waited for the
-    journal commit of the checkpointer's fsync: 5-15 ms stalls every checkpoint until the WAL
-    reached its size (bench/). SQLite ignores what follows the last valid frame, so the zeros
-    mean nothing to it; ``journal_size_limit`` is the same size, so a reset keeps the file.
-    ``fallocate`` never overwrites data, so a commit writing meanwhile is safe.
-    """
-    try:
-        fd = os.open(wal, os.O_RDWR)
-    except OSError:
-        return
-    try:
-        if os.fstat(fd).st_size < size:
-            os.posix_fallocate(fd, 0, size)
-    except (OSError, AttributeError):
-        pass  # a filesystem without fallocate: the file simply grows as it is written
-    finally:
-        os.close(fd)
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
