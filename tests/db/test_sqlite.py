@@ -278,3 +278,40 @@ async def test_an_interrupted_member_never_leaves_the_others_misinformed(path: P
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         conn.close()
+
+
+def test_switching_to_wal_waits_for_another_process_instead_of_failing(tmp_path: Path) -> None:
+    """Two processes opening a new file at once both switch it to WAL; one waits, none fails."""
+    import sqlite3
+    import threading
+
+    from breakouts.db.sqlite import set_wal_mode
+
+    db = tmp_path / "new.sqlite"
+    sqlite3.connect(db).execute("CREATE TABLE t (x)").connection.close()
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN")
+    other.execute("SELECT * FROM t").fetchall()  # holds the lock the switch needs
+    threading.Timer(0.2, lambda: other.execute("COMMIT")).start()
+    conn = sqlite3.connect(db, isolation_level=None, timeout=0)  # SQLite itself does not wait
+    try:
+        set_wal_mode(conn)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+        other.close()
+
+
+def test_migrate_leaves_a_sqlite_file_in_wal_mode(tmp_path: Path) -> None:
+    """A migrated file is already in WAL mode: the processes that open it never switch it."""
+    import sqlite3
+
+    from breakouts.db.migrate import upgrade
+
+    db = tmp_path / "migrated.sqlite"
+    upgrade(f"sqlite:///{db}")
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()

@@ -20,5 +20,21 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+    """Bring the schema to the newest revision (idempotent).
+
+    A SQLite file is left in WAL mode (persistent in the file), so the processes that open it
+    next never have to switch it, which needs an exclusive lock, at the same moment.
+    """
     command.upgrade(alembic_config(database_url), "head")
+    if database_url.startswith("sqlite:"):
+        import sqlite3
+
+        from breakouts.db.sqlite import set_wal_mode, sqlite_path
+
+        path = sqlite_path(database_url)
+        if path != ":memory:":
+            conn = sqlite3.connect(path, isolation_level=None)
+            try:
+                set_wal_mode(conn)
+            finally:
+                conn.close()

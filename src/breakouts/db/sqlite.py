@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -53,11 +54,30 @@ def connect(path: str) -> sqlite3.Connection:
     """A connection with the pragmas the service relies on."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    set_wal_mode(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=0")
     return conn
+
+
+def set_wal_mode(conn: sqlite3.Connection, wait_s: float = 10.0) -> None:
+    """``journal_mode=WAL``, waiting while another process switches it at the same moment.
+
+    Switching a database out of rollback mode needs an exclusive lock, and SQLite answers
+    "database is locked" at once (no busy handler: it could deadlock) when another connection
+    does the same; two processes starting together on a new file met exactly that. Only at
+    start-up, so a plain sleep is fine.
+    """
+    give_up = monotonic() + wait_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or monotonic() > give_up:
+                raise
+            time.sleep(0.01)
 
 
 class SqliteTx:
