@@ -44,8 +44,9 @@ class Settings(BaseSettings):
     # SQLite: write transactions of one event-loop turn share one COMMIT, each in a savepoint
     # of its own (db/sqlite.py). Off: one SQLite transaction per request.
     sqlite_group_commit: bool = True
-    # SQLite: past this much live WAL, the WAL is reset between two transactions (a stall of
-    # ~10-30 ms); the file never stays larger. Smaller: less disk, more frequent stalls.
+    # SQLite: past this much live WAL, the WAL is reset between two transactions (a pause of
+    # ~15 ms for writes). Under sustained writes the WAL file is kept at 1.25x this size.
+    # Smaller: less disk, more frequent pauses.
     sqlite_wal_limit_mb: int = Field(256, ge=1)
 
     # Run the mail worker inside the server process.
