@@ -34,7 +34,7 @@ from breakouts.http import (
 from breakouts.mail.stats import MailMetrics, read_counts
 from breakouts.mail.worker import MailWorker
 from breakouts.meetings.routes import routes as meeting_routes
-from breakouts.routing import HotPaths
+from breakouts.routing import HotPaths, ResourceRoute
 
 
 async def healthz(request: Request) -> Response:
@@ -64,7 +64,7 @@ class App(Starlette):
     """
 
     api_middleware: Callable[[ASGIApp], ASGIApp]
-    hot_routes: list[Route]
+    hot_routes: list[ResourceRoute]
 
     def build_middleware_stack(self) -> ASGIApp:
         return self.api_middleware(HotPaths(self.router, self.hot_routes))

@@ -16,7 +16,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def resource(path: str, handlers: dict[str, Endpoint]) -> Route:
+class ResourceRoute(Route):
+    """A path's route with its handler per method (``HotPaths`` calls them directly)."""
+
+    handlers: dict[str, Endpoint]
+
+
+def resource(path: str, handlers: dict[str, Endpoint]) -> ResourceRoute:
     if "GET" in handlers:
         handlers = {**handlers, "HEAD": handlers["GET"]}
 
@@ -25,9 +31,9 @@ def resource(path: str, handlers: dict[str, Endpoint]) -> Route:
         request.scope["endpoint"] = handler  # metrics and logs name the operation
         return await handler(request)
 
-    route = Route(path, dispatch, methods=sorted(handlers))
+    route = ResourceRoute(path, dispatch, methods=sorted(handlers))
     route.methods = set(handlers)
-    route.handlers = handlers  # type: ignore[attr-defined]  # read by HotPaths
+    route.handlers = handlers
     return route
 
 
@@ -40,7 +46,7 @@ class HotPaths:
     ``Allow``), goes through the router as before.
     """
 
-    def __init__(self, router: ASGIApp, routes: Sequence[Route]) -> None:
+    def __init__(self, router: ASGIApp, routes: Sequence[ResourceRoute]) -> None:
         self.router = router
         self._hot: list[tuple[str, str, str, dict[str, Endpoint]]] = []
         for route in routes:
@@ -48,7 +54,7 @@ class HotPaths:
             param, _, tail = rest.partition("}")
             if not param or "{" in tail or ":" in param:
                 raise ValueError(f"not a /prefix/{{param}}/suffix path: {route.path}")
-            self._hot.append((head, tail, param, route.handlers))  # type: ignore[attr-defined]
+            self._hot.append((head, tail, param, route.handlers))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope.get("root_path"):

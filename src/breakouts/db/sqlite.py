@@ -157,7 +157,7 @@ class SqliteDatabase:
     async def _join_group(self) -> _Group:
         """The open group, or a new one: the WAL reset if due, BEGIN IMMEDIATE, COMMIT scheduled."""
         group = self._group
-        if group is not None and group.members < self.max_group:
+        if group is not None and len(group.waiters) < self.max_group:
             return group
         self._flush_group()
         if self._wal.reset_due.is_set():
@@ -170,7 +170,6 @@ class SqliteDatabase:
     def _undo_member(self, group: _Group) -> None:
         """Roll one member back to its savepoint; if SQLite rolled back the whole transaction
         (an interrupted write, a full disk), the other members fail with it."""
-        group.members -= 1
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK TO request")
             self._conn.execute("RELEASE request")
@@ -208,8 +207,8 @@ class SqliteDatabase:
                     self._conn.execute("ROLLBACK")
             _fail(group, self._translate(exc))
             return
-        if group.members:
-            self.committed_writes += group.members
+        if group.waiters:
+            self.committed_writes += len(group.waiters)
             self.commits += 1
         for waiter in group.waiters:
             if not waiter.done():  # a cancelled caller's waiter is done already
@@ -283,7 +282,6 @@ class _Transaction:
             if self._write and db.group_commit:
                 group = await db._join_group()
                 db._conn.execute("SAVEPOINT request")
-                group.members += 1
                 self._group = group
             else:
                 db._flush_group()
@@ -345,12 +343,12 @@ class _Transaction:
 
 
 class _Group:
-    """The write transactions sharing one SQLite transaction, and who waits for its COMMIT."""
+    """The write transactions sharing one SQLite transaction: one waiter per member that
+    released its savepoint (a cancelled one included: its changes commit all the same)."""
 
-    __slots__ = ("members", "waiters")
+    __slots__ = ("waiters",)
 
     def __init__(self) -> None:
-        self.members = 0
         self.waiters: list[asyncio.Future[None]] = []
 
 
