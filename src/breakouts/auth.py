@@ -37,15 +37,33 @@ class Caller:
         return self.actor.id != self.person.id
 
 
+# What the HTTP layer records when a request carries more than one Authorization header.
+SEVERAL_AUTHORIZATIONS = "\x00several"
+
+
 def bearer_token(authorization: str | None) -> str:
-    """The token from an ``Authorization: Bearer …`` header, or 401."""
+    """The token from an ``Authorization: Bearer …`` header, or 401.
+
+    Several ``Authorization`` headers are refused: a proxy that reads the last one and a
+    server that reads the first would disagree about who is calling.
+    """
     if not authorization:
         raise Unauthorized()
+    if authorization == SEVERAL_AUTHORIZATIONS:
+        raise Unauthorized("Send exactly one Authorization header.", token_sent=True)
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized()
     return token
+
+
+async def check_token(tx: Tx, token_hash: str, now: int) -> people.TokenOwner:
+    """The token's owner, or 401 for an unknown or expired token."""
+    owner = await people.token_owner(tx, token_hash)
+    if owner is None or (owner.expires_at is not None and owner.expires_at <= now):
+        raise Unauthorized(token_sent=True)
+    return owner
 
 
 async def authenticate(
@@ -64,9 +82,7 @@ async def authenticate(
     ``host_email`` is called only once the token is known good and has the scope: whatever it
     parses (a request body) cannot turn a 401 or 403 into a 400.
     """
-    owner = await people.token_owner(tx, token_hash)
-    if owner is None or (owner.expires_at is not None and owner.expires_at <= now):
-        raise Unauthorized()
+    owner = await check_token(tx, token_hash, now)
     needed = _WRITE_OK if write else _READ_OK
     if not owner.scopes & needed:
         raise Forbidden()

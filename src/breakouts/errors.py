@@ -46,10 +46,18 @@ class BadRequest(ApiError):
 
 
 class Unauthorized(ApiError):
+    """401 with the RFC 6750 challenge: ``invalid_token`` once a token was sent and refused."""
+
     status = 401
     default_message = (
         "The request requires a valid access token set in the Authorization request header."
     )
+
+    def __init__(self, message: str | None = None, *, token_sent: bool = False) -> None:
+        challenge = 'Bearer realm="breakouts"'
+        if token_sent:
+            challenge += ', error="invalid_token"'
+        super().__init__(message, headers={"WWW-Authenticate": challenge})
 
 
 class Forbidden(ApiError):

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from breakouts.auth import authenticate, bearer_token
+from breakouts.auth import SEVERAL_AUTHORIZATIONS, authenticate, bearer_token, check_token
 from breakouts.clock import Clock, monotonic
 from breakouts.config import Settings
 from breakouts.context import Ctx, Site
@@ -42,10 +42,12 @@ from breakouts.errors import (
 from breakouts.ids import new_tracking_id
 from breakouts.logs import AccessLog, Logger
 from breakouts.people.service import hash_token
+from breakouts.text import pattern_rule
 
 T = TypeVar("T")
 JSON_TYPE = "application/json;charset=UTF-8"
 _TRACKING_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+_REGEX_RE = re.compile(r"^Expected `str` matching regex '(.*)'(?= - at|$)")
 
 
 class Metrics:
@@ -208,30 +210,65 @@ class JsonBody(Generic[T]):
             ctype, media = self._ctype, self._media
             if ctype != "application/json" and ctype not in media and not ctype.endswith("+json"):
                 raise UnsupportedMediaType()
-            try:
-                self._value = msgspec.json.decode(self._raw, type=self._typ)
-            except msgspec.ValidationError as exc:
-                raise BadRequest(f"Invalid request body: {_field_message(str(exc))}") from exc
-            except msgspec.DecodeError as exc:
-                raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+            self._value = decode_json(self._raw, self._typ)
         return self._value
 
 
+def decode_json(raw: bytes, typ: type[T]) -> T:
+    """``raw`` as ``typ``; every way it can fail is a 400 that names the problem, never a 500.
+
+    JSON text is UTF-8 (RFC 8259 §8.1): invalid bytes are refused even inside a field we would
+    ignore, which msgspec skips without looking.
+    """
+    try:
+        if not raw.isascii():
+            raw.decode("utf-8")
+        return msgspec.json.decode(raw, type=typ)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"Invalid request body: {_field_message(str(exc))}") from exc
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadRequest(
+            f"The request body is not valid UTF-8 (byte {exc.start}): JSON text must be UTF-8."
+        ) from exc
+    except RecursionError as exc:
+        raise BadRequest("The request body is nested too deeply to be read.") from exc
+
+
 async def json_body(request: Request, typ: type[T], media: tuple[str, ...] = ()) -> JsonBody[T]:
-    """Read the body (413 past the configured size); decode it later through ``.value``."""
-    limit = app_state(request).settings.max_body_bytes
+    """Read the body of an authenticated caller; decode it later through ``.value``.
+
+    The token is checked before a byte of the body is read (a stranger cannot make us hold
+    anything), and bytes are counted as they arrive: past the configured size the request is
+    answered 413 at once, whatever ``Content-Length`` said or whether it was sent in chunks.
+    The unit of work checks the token again in its own transaction (it may expire in between).
+    """
+    state = app_state(request)
+    key = hash_token(bearer_token(request.scope["state"]["authorization"]))
+    async with state.db.transaction(write=False) as tx:
+        await check_token(tx, key, state.clock.now_s())
+    limit = state.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge()
-    raw = await request.body()
-    if len(raw) > limit:
-        raise PayloadTooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge()
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     return JsonBody(raw, ctype, typ, media)
 
 
 def _field_message(text: str) -> str:
     # msgspec says "Expected `str`, got `int` - at `$.items[0].name`": name the field plainly.
+    match = _REGEX_RE.match(text)
+    if match and (rule := pattern_rule(match.group(1).replace("\\\\", "\\"))):
+        text = rule + text[match.end() :]
     if " - at `$." in text:
         what, _, where = text.rpartition(" - at `$.")
         return f"'{where.rstrip('`')}': {what}"
@@ -297,8 +334,10 @@ class ApiMiddleware:
         # ``Headers`` would scan and decode the list again for each).
         for name, value in scope["headers"]:
             if name == b"authorization":
-                if authorization is None:
-                    authorization = value.decode("latin-1")
+                # More than one: refused (401) rather than letting the first one win.
+                authorization = (
+                    value.decode("latin-1") if authorization is None else SEVERAL_AUTHORIZATIONS
+                )
             elif name == b"trackingid":
                 if tid is None:
                     candidate = value.decode("latin-1")

@@ -49,12 +49,14 @@ PROPERTY = settings(
 )
 FEWER = settings(PROPERTY, max_examples=30)
 
-# A session name the service accepts: 1 to 255 characters, not only whitespace (SPEC §5).
+# A session name the service accepts: 1 to 255 characters of one line (no control characters
+# or line separators: they would reach email headers), not only whitespace (SPEC §5).
+ONE_LINE = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"))
 NAMES = st.one_of(
-    st.text(min_size=1, max_size=24),
-    st.text(min_size=240, max_size=255),
+    st.text(ONE_LINE, min_size=1, max_size=24),
+    st.text(ONE_LINE, min_size=240, max_size=255),
 ).filter(lambda s: s.strip() != "")
-SHORT_NAMES = st.text(min_size=1, max_size=12).filter(lambda s: s.strip() != "")
+SHORT_NAMES = st.text(ONE_LINE, min_size=1, max_size=12).filter(lambda s: s.strip() != "")
 # Invitees come from a small pool so that collisions are frequent; the host is one of them.
 POOL = ["ana@example.com", "ben@example.org", "cleo@mail.example.net", "dev@example.io", HOST]
 

@@ -6,6 +6,12 @@ module writes the one shape we send directly (~0.1 ms) with the standard library
 (``formataddr``/``Header`` for RFC 2047 words, ``b2a_qp`` for quoted-printable); tests parse
 every rendered message back with the ``email`` package to prove it is well formed.
 
+Headers are safe by construction, whatever the input (issue #10): every header value passes
+through ``_one_line`` (control characters, DEL, C1 and Unicode line separators become a space)
+and every address through ``_checked_address`` (one without a sane shape is refused, and the
+worker marks its message dead), so no value can end a header line and start another. The API
+refuses such titles and names already; this is the second wall, not the first.
+
 The output is 7-bit ASCII with CRLF line ends, safe for any SMTP server, unless an address
 itself is not ASCII (then the server must offer SMTPUTF8, RFC 6531, and the header carries the
 address in UTF-8). ``Date`` is the time the change happened, so every copy of one message,
@@ -17,11 +23,34 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import re
 from email.utils import formataddr, formatdate, parseaddr
 
 from breakouts.mail.render import Content
 
 CRLF = "\r\n"
+# What may never reach a header: C0 controls (CR, LF, NUL, TAB…), DEL, C1 (NEL…) and the
+# Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A bare address: local part, '@', domain; nothing that could close or split a header.
+_ADDRESS = re.compile(
+    r"[^\s<>()\[\],;:\\\"@\x00-\x1f\x7f-\x9f\u2028\u2029]+@[^\s<>()\[\],;:\\\"@\x00-\x1f\x7f-\x9f\u2028\u2029]+"
+)
+
+
+class UnsafeHeader(ValueError):
+    """An address that cannot be written into a header safely."""
+
+
+def _one_line(value: str) -> str:
+    """``value`` with every control character or line separator replaced by a space."""
+    return _CONTROL.sub(" ", value)
+
+
+def _checked_address(addr: str) -> str:
+    if _ADDRESS.fullmatch(addr) is None:
+        raise UnsafeHeader(f"not a plain email address: {addr!r}")
+    return addr
 
 
 def _header_text(value: str, name_len: int) -> str:
@@ -30,6 +59,7 @@ def _header_text(value: str, name_len: int) -> str:
     Written here rather than with ``email.header.Header``, which spends ~0.5 ms per UTF-8
     subject measuring quoted-printable lengths character by character.
     """
+    value = _one_line(value)
     if value.isascii():
         return _fold(value.split(" "), name_len, " ")
     return _fold(_encoded_words(value), name_len, "")
@@ -78,6 +108,8 @@ def address(name: str | None, addr: str) -> str:
 
     An address that is not ASCII itself (RFC 6532) is written as is: ``formataddr`` refuses it.
     """
+    addr = _checked_address(addr)
+    name = _one_line(name) if name else name
     if addr.isascii():
         return formataddr((name or "", addr), charset="utf-8")
     if not name:
@@ -125,7 +157,7 @@ def build(
         ("Message-ID", message_id),
         ("MIME-Version", "1.0"),
         ("Auto-Submitted", "auto-generated"),
-        *extra_headers.items(),
+        *((name, _one_line(value)) for name, value in extra_headers.items()),
         ("Content-Type", f'multipart/alternative;{CRLF} boundary="{boundary}"'),
     ]
     head = CRLF.join(f"{name}: {value}" for name, value in headers)

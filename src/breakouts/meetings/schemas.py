@@ -11,20 +11,22 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-Title = Annotated[str, Meta(min_length=1, max_length=128)]
+from breakouts.text import LINE_PATTERN
+
+Title = Annotated[str, Meta(min_length=1, max_length=128, pattern=LINE_PATTERN)]
 Agenda = Annotated[str, Meta(max_length=1300)]
 Email = Annotated[str, Meta(max_length=320)]
 
 
 class Invitee(msgspec.Struct, rename="camel", omit_defaults=True):
     email: Email
-    display_name: Annotated[str, Meta(max_length=128)] | None = None
+    display_name: Annotated[str, Meta(max_length=128, pattern=LINE_PATTERN)] | None = None
     co_host: bool = False
     panelist: bool = False
 
 
 class BreakoutSessionInput(msgspec.Struct, rename="camel"):
-    name: Annotated[str, Meta(min_length=1, max_length=255)]
+    name: Annotated[str, Meta(min_length=1, max_length=255, pattern=LINE_PATTERN)]
     invitees: Annotated[list[Email], Meta(max_length=1000)] = []
 
 
