@@ -108,6 +108,7 @@ def payload_common(now: int) -> dict[str, Any]:
 
 async def fill_queue(db: Any, n: int, now: int) -> None:
     from breakouts.mail import outbox
+    from breakouts.orgs.repository import DEFAULT_ORG
 
     async with db.transaction() as tx:
         await tx.execute("DELETE FROM outbox")
@@ -117,7 +118,7 @@ async def fill_queue(db: Any, n: int, now: int) -> None:
                 for i in range(start, min(n, start + 500))
             ]
             await outbox.enqueue(
-                tx, event="breakouts.deleted", meeting_id="870f51ff287b41be84648412901e0402",
+                tx, org_id=DEFAULT_ORG, event="breakouts.deleted", meeting_id="870f51ff287b41be84648412901e0402",
                 recipients=recipients, common=payload_common(now), domain="example.webex.com",
                 now=now,
             )  # fmt: skip

@@ -22,6 +22,7 @@ from breakouts.app import create_app
 from breakouts.clock import Clock
 from breakouts.config import Settings
 from breakouts.db.migrate import upgrade
+from breakouts.orgs.repository import DEFAULT_ORG
 from breakouts.people import service as people
 
 HOUR = 3600
@@ -43,9 +44,10 @@ def db_path(template_db: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings_overrides() -> dict[str, Any]:
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Override in a test module (or with @pytest.mark.parametrize indirect) to tune settings."""
-    return {}
+    overrides: dict[str, Any] = getattr(request, "param", {})
+    return overrides
 
 
 @pytest.fixture
@@ -102,7 +104,7 @@ class World:
         async with db.transaction() as tx:
             from breakouts.people import repository
 
-            if await repository.get_by_email(tx, email) is None:
+            if await repository.get_by_email(tx, DEFAULT_ORG, email) is None:
                 await people.add_person(tx, self.clock, email, name, admin)
             token = await people.create_token(tx, self.clock, email, scopes, expires_in)
         self.tokens[email] = token

@@ -20,21 +20,19 @@ from breakouts.breakouts.routes import routes as breakout_routes
 from breakouts.clock import Clock
 from breakouts.config import Settings
 from breakouts.context import Site
+from breakouts.control.routes import routes as control_routes
 from breakouts.db import open_database
 from breakouts.docs import docs_routes
-from breakouts.http import (
-    ApiMiddleware,
-    AppState,
-    DatabaseMetrics,
-    Metrics,
-    app_state,
-    json_response,
-    make_limiter,
-)
+from breakouts.http import json_response
 from breakouts.mail.stats import MailMetrics, read_counts
 from breakouts.mail.worker import MailWorker
 from breakouts.meetings.routes import routes as meeting_routes
+from breakouts.metrics import DatabaseMetrics, Metrics
+from breakouts.middleware import ApiMiddleware
+from breakouts.orgs.faults import FaultBook
+from breakouts.people.routes import routes as people_routes
 from breakouts.routing import HotPaths, ResourceRoute
+from breakouts.state import AppState, app_state, make_limiter
 
 
 async def healthz(request: Request) -> Response:
@@ -95,7 +93,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         site = Site(settings.site_url, settings.site_url)
         extra: dict[str, Any] = {"mail_metrics": mail_metrics}
         app.state.breakouts = AppState(
-            settings, db, clock, site, limiter, limit, app_metrics, extra
+            settings, db, clock, site, limiter, limit, app_metrics, FaultBook(), extra
         )
         if settings.mail_worker:
             extra["mail_worker"] = MailWorker(db, clock, settings, logger)
@@ -111,6 +109,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     routes = [
         *breakout_routes,  # first: the hot DELETE is matched before the meeting routes are tried
         *meeting_routes,
+        *people_routes,
+        *(control_routes() if settings.control_token else []),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

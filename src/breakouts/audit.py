@@ -8,6 +8,7 @@ from breakouts.db import Tx
 async def record(
     tx: Tx,
     *,
+    org_id: str,
     at: int,
     action: str,
     actor_id: str,
@@ -17,8 +18,9 @@ async def record(
     tracking_id: str,
 ) -> None:
     await tx.execute(
-        "INSERT INTO audit_log (at, action, actor_id, on_behalf_of_id, meeting_id,"
-        " sessions_count, tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (org_id, at, action, actor_id, on_behalf_of_id, meeting_id,"
+        " sessions_count, tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        org_id,
         at,
         action,
         actor_id,

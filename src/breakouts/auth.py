@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from breakouts.db import Tx
 from breakouts.errors import Forbidden, NotFound, Unauthorized
+from breakouts.orgs.repository import OrgState
 from breakouts.people import repository as people
 from breakouts.people.repository import Person
 from breakouts.people.service import (
@@ -31,6 +32,7 @@ class Caller:
     actor: Person
     person: Person
     scopes: frozenset[str]
+    org: OrgState
 
     @property
     def on_behalf(self) -> bool:
@@ -58,31 +60,29 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-async def check_token(tx: Tx, token_hash: str, now: int) -> people.TokenOwner:
-    """The token's owner, or 401 for an unknown or expired token."""
+async def check_token(tx: Tx, token_hash: str, real_now: int) -> people.TokenOwner:
+    """The token's owner, or 401 for an unknown token or one expired by its org's clock."""
     owner = await people.token_owner(tx, token_hash)
-    if owner is None or (owner.expires_at is not None and owner.expires_at <= now):
+    if owner is None or (
+        owner.expires_at is not None and owner.expires_at <= real_now + owner.org.clock_offset
+    ):
         raise Unauthorized(token_sent=True)
     return owner
 
 
-async def authenticate(
+async def authorize(
     tx: Tx,
-    token_hash: str,
-    now: int,
+    owner: people.TokenOwner,
     *,
     write: bool,
     host_email: Callable[[], str | None],
 ) -> Caller:
-    """Resolve the caller for an operation that reads (``write=False``) or changes meetings.
-
-    ``token_hash`` is ``people.service.hash_token`` of the bearer token (computed once per
-    request: it is also the rate limiter's key).
+    """The caller for an operation that reads (``write=False``) or changes meetings: 403 without
+    the scope; with an admin scope, ``hostEmail`` names the person acted for (404 if unknown).
 
     ``host_email`` is called only once the token is known good and has the scope: whatever it
     parses (a request body) cannot turn a 401 or 403 into a 400.
     """
-    owner = await check_token(tx, token_hash, now)
     needed = _WRITE_OK if write else _READ_OK
     if not owner.scopes & needed:
         raise Forbidden()
@@ -90,9 +90,23 @@ async def authenticate(
     admin_scope = ADMIN_WRITE_SCOPE if write else ADMIN_READ_SCOPE
     person = owner.person
     # hostEmail is "only used if the caller has admin-level scopes": otherwise it is ignored.
+    # Only people of the caller's own org can be named (SPEC §9).
     if host_email_value and (admin_scope in owner.scopes or ADMIN_WRITE_SCOPE in owner.scopes):
-        host = await people.get_by_email(tx, host_email_value)
+        host = await people.get_by_email(tx, owner.person.org_id, host_email_value)
         if host is None:
             raise NotFound(f"Host '{host_email_value}' was not found.")
         person = host
-    return Caller(owner.person, person, owner.scopes)
+    return Caller(owner.person, person, owner.scopes, owner.org)
+
+
+async def authenticate(
+    tx: Tx,
+    token_hash: str,
+    real_now: int,
+    *,
+    write: bool,
+    host_email: Callable[[], str | None],
+) -> Caller:
+    """``check_token`` then ``authorize``: the caller of a request, or 401/403/404."""
+    owner = await check_token(tx, token_hash, real_now)
+    return await authorize(tx, owner, write=write, host_email=host_email)

@@ -65,9 +65,9 @@ class Settings(BaseSettings):
     mail_backoff_base_s: float = 10.0
     mail_backoff_max_s: float = 3600.0
 
-    # Control plane (/_control): off unless an operator token is set and enabled.
-    control_enabled: bool = False
-    control_token: str | None = None
+    # Control plane (/_control, SPEC §10): on only when an operator token is set (`breakouts
+    # serve --control` generates one); off, its paths are 404 as if they did not exist.
+    control_token: str | None = Field(None, min_length=32)
 
     log_level: str = "info"
     log_json: bool = True

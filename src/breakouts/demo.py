@@ -11,6 +11,7 @@ from breakouts.context import Ctx, Site
 from breakouts.db import Database
 from breakouts.meetings import service as meetings
 from breakouts.meetings.schemas import BreakoutSessionInput, CreateMeetingObject, Invitee
+from breakouts.orgs.repository import DEFAULT_ORG, OrgState
 from breakouts.people import repository as people_repo
 from breakouts.people import service as people
 
@@ -59,7 +60,8 @@ async def create_demo(db: Database, clock: Clock, site: Site) -> Demo | None:
             ],
             send_email=False,
         )
-        ctx = Ctx(tx, now, Caller(host, host, frozenset(people.USER_SCOPES)), "demo", site)
+        org = OrgState(DEFAULT_ORG, 0, 0, False)
+        ctx = Ctx(tx, now, Caller(host, host, frozenset(people.USER_SCOPES), org), "demo", site)
         view = await meetings.create_meeting(ctx, body)
         return Demo(host.email, host_token, admin.email, admin_token, view.ref.raw)
 

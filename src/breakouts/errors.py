@@ -123,3 +123,28 @@ class ServiceUnavailable(ApiError):
 class GatewayTimeout(ApiError):
     status = 504
     default_message = "The database did not answer in time. Try again later."
+
+
+def error_for_status(
+    status: int, message: str | None = None, *, retry_after: int | None = None
+) -> ApiError:
+    """An error answering ``status`` (an injected fault, SPEC §10) with the usual words for it."""
+    for cls in _BY_STATUS:
+        if cls.status == status:
+            return cls(message, retry_after=retry_after)
+    error = ApiError(message or f"The server answered {status}.", retry_after=retry_after)
+    error.status = status
+    return error
+
+
+_BY_STATUS: tuple[type[ApiError], ...] = (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Locked,
+    TooManyRequests,
+    InternalError,
+    ServiceUnavailable,
+    GatewayTimeout,
+)

@@ -21,6 +21,7 @@ MEETING_ID_RE = re.compile(
     rf"^(?P<series>{_HEX32})(?:_(?P<occ>\d{{8}}T\d{{6}}Z)|_(?P<inst>I_\d{{18}}))?$"
 )
 HEX32_RE = re.compile(rf"^{_HEX32}$")
+_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 Kind = Literal["series", "scheduled", "instance"]
 
@@ -83,6 +84,40 @@ def person_api_id(person_uuid: str) -> str:
     """The upstream person id: base64 of ``ciscospark://us/PEOPLE/{uuid}``, unpadded."""
     raw = f"ciscospark://us/PEOPLE/{person_uuid}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def org_api_id(org_uuid: str) -> str:
+    """The upstream org id: base64 of ``ciscospark://us/ORGANIZATION/{uuid}``, unpadded."""
+    raw = f"ciscospark://us/ORGANIZATION/{org_uuid}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_org_api_id(api_id: str) -> str | None:
+    """The org uuid inside an upstream org id (the uuid itself is accepted too); None if neither."""
+    if _UUID_RE.match(api_id):
+        return api_id
+    try:
+        raw = base64.urlsafe_b64decode(api_id + "=" * (-len(api_id) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    prefix = "ciscospark://us/ORGANIZATION/"
+    uuid_part = raw.removeprefix(prefix)
+    if not raw.startswith(prefix) or not _UUID_RE.match(uuid_part):
+        return None
+    return uuid_part
+
+
+def parse_person_api_id(api_id: str) -> str | None:
+    """The person uuid inside an upstream person id; None if it is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(api_id + "=" * (-len(api_id) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    prefix = "ciscospark://us/PEOPLE/"
+    uuid_part = raw.removeprefix(prefix)
+    if not raw.startswith(prefix) or not _UUID_RE.match(uuid_part):
+        return None
+    return uuid_part
 
 
 def new_meeting_number() -> str:

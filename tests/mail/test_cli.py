@@ -15,6 +15,7 @@ from breakouts.cli import app
 from breakouts.clock import Clock
 from breakouts.db import open_database
 from breakouts.mail import outbox
+from breakouts.orgs.repository import DEFAULT_ORG
 
 NOW = 1796126400  # the meeting: 2026-12-01T12:00:00Z
 
@@ -44,7 +45,7 @@ def seed(db_path: Path, *recipients: str, title: str = "Weekly sync") -> None:
         try:
             async with db.transaction() as tx:
                 await outbox.enqueue(
-                    tx, event="breakouts.deleted", meeting_id=common["meetingId"],
+                    tx, org_id=DEFAULT_ORG, event="breakouts.deleted", meeting_id=common["meetingId"],
                     recipients=[(r, {"role": "invitee", "session": "Room A"}) for r in recipients],
                     common=common, domain="example.webex.com", now=Clock().now_s(),
                 )  # fmt: skip

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from breakouts.clock import Clock
 from breakouts.mail import outbox
+from breakouts.orgs.repository import DEFAULT_ORG
 from tests.conftest import World
 from tests.mail.conftest import DROP, STALL, Sink, free_port, make_worker
 
@@ -44,7 +45,7 @@ async def queue(app: Starlette, *recipients: str, event: str = "breakouts.delete
     }  # fmt: skip
     async with state.db.transaction() as tx:
         await outbox.enqueue(
-            tx, event=event, meeting_id=common["meetingId"],
+            tx, org_id=DEFAULT_ORG, event=event, meeting_id=common["meetingId"],
             recipients=[(r, {"role": "invitee", "session": "Room A"}) for r in recipients],
             common=common, domain="example.webex.com", now=now,
         )  # fmt: skip

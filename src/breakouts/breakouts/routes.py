@@ -14,11 +14,11 @@ from breakouts.http import (
     json_response,
     parse_bool,
     query_param,
-    run,
 )
 from breakouts.meetings.schemas import UpdateMeetingBreakoutSessionsObject
 from breakouts.meetings.view import format_time
 from breakouts.routing import resource
+from breakouts.unit import run
 
 
 async def list_breakout_sessions(request: Request) -> Response:
@@ -28,7 +28,13 @@ async def list_breakout_sessions(request: Request) -> Response:
         sessions = await service.list_breakout_sessions(ctx, meeting_id)
         return _items(sessions, "_I_" in meeting_id)
 
-    items = await run(request, op, write=False, host_email=host_email_of(request))
+    items = await run(
+        request,
+        op,
+        operation="listBreakoutSessions",
+        write=False,
+        host_email=host_email_of(request),
+    )
     return json_response({"items": items})
 
 
@@ -41,7 +47,11 @@ async def update_breakout_sessions(request: Request) -> Response:
         return await service.update_breakout_sessions(ctx, meeting_id, body.value)
 
     plan = await run(
-        request, op, write=True, host_email=lambda: body.value.host_email or header_host()
+        request,
+        op,
+        operation="updateBreakoutSessions",
+        write=True,
+        host_email=lambda: body.value.host_email or header_host(),
     )
     return json_response({"items": _items(plan, False)})
 
@@ -53,7 +63,13 @@ async def delete_breakout_sessions(request: Request) -> Response:
         send_email = parse_bool(query_param(request, "sendEmail"), "sendEmail", True)
         return await service.delete_breakout_sessions(ctx, meeting_id, send_email)
 
-    await run(request, op, write=True, host_email=host_email_of(request))
+    await run(
+        request,
+        op,
+        operation="deleteBreakoutSessions",
+        write=True,
+        host_email=host_email_of(request),
+    )
     return Response(status_code=204)
 
 

@@ -139,6 +139,7 @@ async def _mail(
                 recipients.append((email, {"role": "invitee", "session": name}))
     await outbox.enqueue(
         ctx.tx,
+        org_id=ctx.caller.org.id,
         event=event,
         meeting_id=view.ref.raw,
         recipients=recipients,
@@ -152,6 +153,7 @@ async def _audit(ctx: Ctx, action: str, meeting_id: str, count: int) -> None:
     caller = ctx.caller
     await audit.record(
         ctx.tx,
+        org_id=caller.org.id,
         at=ctx.now,
         action=action,
         actor_id=caller.actor.id,

@@ -55,6 +55,7 @@ def distinct_recipients(emails: Iterable[str]) -> list[str]:
 async def enqueue(
     tx: Tx,
     *,
+    org_id: str,
     event: str,
     meeting_id: str,
     recipients: list[tuple[str, dict[str, Any]]],
@@ -63,6 +64,8 @@ async def enqueue(
     now: int,
 ) -> int:
     """One outbox row per (recipient, per-recipient payload); returns how many.
+
+    ``now`` is the org's clock (the message's ``Date``); the row is due at once.
 
     The payload is one JSON object: the event's common part is encoded once and each
     recipient's own keys are spliced onto it (this runs inside the request, per recipient).
@@ -80,12 +83,14 @@ async def enqueue(
                 recipient,
                 payload,
                 now,
-                now,
+                org_id,
             )
         )
+    # Due at once (0): ``now`` is the org's clock, which may run ahead of the worker's.
     await tx.executemany(
         "INSERT INTO outbox (message_id, event, meeting_id, recipient, payload, status,"
-        " attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+        " attempts, next_attempt_at, created_at, org_id)"
+        " VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?)",
         rows,
     )
     for listener in tuple(_listeners):

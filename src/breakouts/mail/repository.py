@@ -37,6 +37,7 @@ class Claimed:
     payload: str
     attempts: int
     created_at: int
+    org_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ async def claim(
         " WHERE (status = 'pending' AND next_attempt_at <= ?)"
         " OR (status = 'sending' AND lease_until < ?)"
         f" ORDER BY id LIMIT ?{lock})"
-        " RETURNING id, message_id, event, recipient, payload, attempts, created_at",
+        " RETURNING id, message_id, event, recipient, payload, attempts, created_at, org_id",
         lease_until,
         now,
         now,
@@ -84,6 +85,7 @@ async def claim(
             r["payload"],
             r["attempts"],
             r["created_at"],
+            r["org_id"],
         )
         for r in rows
     ]
@@ -155,10 +157,18 @@ async def release(tx: Tx, rows: Sequence[Claimed]) -> None:
 
 
 async def list_messages(
-    tx: Tx, *, status: str | None = None, recipient: str | None = None, limit: int = 50
+    tx: Tx,
+    *,
+    status: str | None = None,
+    recipient: str | None = None,
+    org_id: str | None = None,
+    limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """Newest first, optionally of one status and/or one recipient (any letter case)."""
+    """Newest first, optionally of one status, one recipient (any letter case), one org."""
     where, args = [], []
+    if org_id is not None:
+        where.append("org_id = ?")
+        args.append(org_id)
     if status is not None:
         where.append("status = ?")
         args.append(status)
@@ -170,6 +180,45 @@ async def list_messages(
         f"SELECT {_COLUMNS} FROM outbox{clause} ORDER BY id DESC LIMIT ?", *args, limit
     )
     return [dict(r) for r in rows]
+
+
+async def list_org_messages(
+    tx: Tx,
+    org_id: str,
+    *,
+    to: str | None = None,
+    meeting_id: str | None = None,
+    event: str | None = None,
+    status: str | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """An org's messages, oldest first, filtered by recipient (any case), meeting, event, status."""
+    where, args = ["org_id = ?"], [org_id]
+    for column, value in (("meeting_id", meeting_id), ("event", event), ("status", status)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if to is not None:
+        where.append("LOWER(recipient) = ?")
+        args.append(to.lower())
+    rows = await tx.fetchall(
+        f"SELECT {_COLUMNS} FROM outbox WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+        *args,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def get_org_message(tx: Tx, org_id: str, outbox_id: int) -> dict[str, Any] | None:
+    row = await tx.fetchone(
+        f"SELECT {_COLUMNS} FROM outbox WHERE id = ? AND org_id = ?", outbox_id, org_id
+    )
+    return None if row is None else dict(row)
+
+
+async def delete_org_messages(tx: Tx, org_id: str) -> int:
+    """Forget an org's mail, whatever its status (its test is over with it)."""
+    return await tx.execute("DELETE FROM outbox WHERE org_id = ?", org_id)
 
 
 async def get_message(tx: Tx, key: str) -> Row | None:

@@ -35,6 +35,8 @@ from breakouts.mail import repository as repo
 from breakouts.mail.render import render
 from breakouts.mail.repository import Claimed, Delivered, Failed
 from breakouts.mail.senders import DeliveryError, Lane, Outgoing, Sender, make_sender
+from breakouts.orgs import repository as orgs
+from breakouts.orgs.faults import SMTP, FaultRule, pick, rule_of, take
 
 _CLOCK_SLACK_S = 0.1
 
@@ -103,6 +105,7 @@ class MailWorker:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self._smtp_faults: dict[str, list[FaultRule]] = {}
 
     # --- one cycle ---------------------------------------------------------------------------
 
@@ -119,6 +122,14 @@ class MailWorker:
                 limit=s.mail_batch_size,
                 skip_locked=self.skip_locked,
             )
+            if batch:
+                # The orgs' SMTP fault rules, read with the claim: a rule added before this
+                # batch was claimed applies to it, on whichever process claims it.
+                org_ids = sorted({row.org_id for row in batch})
+                rows = await orgs.smtp_fault_rows(tx, org_ids)
+                self._smtp_faults = {
+                    o: [rule_of(r) for r in rows if r["org_id"] == o] for o in org_ids
+                }
         if not batch:
             return 0
         started = monotonic()
@@ -163,6 +174,10 @@ class MailWorker:
             if self._stopping or monotonic() > send_by:
                 outcome.released.append(row)
                 continue
+            injected = await self._smtp_fault(row)
+            if injected is not None:
+                outcome.failed.append(injected)
+                continue
             try:
                 message = to_outgoing(row, mail_from)
             except Exception as exc:  # a payload we cannot render will not render next time
@@ -175,6 +190,23 @@ class MailWorker:
             else:
                 outcome.delivered.append(Delivered(row.id, row.attempts, message.raw))
             await asyncio.sleep(0)  # capture never yields by itself: let requests in
+
+    async def _smtp_fault(self, row: Claimed) -> Failed | None:
+        """The failure an ``smtp`` fault rule of the row's org injects (SPEC §10), if one fires.
+
+        4xx codes are transient (retried with backoff), 5xx permanent (dead), as from a server.
+        """
+        rule = pick(self._smtp_faults.get(row.org_id, []), SMTP, self.rng)
+        if rule is None or rule.status is None:
+            return None
+        if rule.remaining is not None:
+            async with self.db.transaction() as tx:
+                if not await take(tx, row.org_id, rule):
+                    return None
+        if rule.latency_ms:
+            await asyncio.sleep(rule.latency_ms / 1000)
+        reason = f"{rule.status} {rule.message or 'Injected SMTP fault'} (fault {rule.id})"
+        return self._failure(row, reason, rule.status >= 500)
 
     def _failure(self, row: Claimed, reason: str, permanent: bool) -> Failed:
         s = self.settings

@@ -10,13 +10,15 @@ from breakouts.db import Row, Tx, from_json, to_json
 _SERIES_COLUMNS = (
     "s.id, s.host_id, s.title, s.agenda, s.password, s.meeting_number, s.host_key, s.timezone,"
     " s.start_at, s.end_at, s.recurrence, s.last_end_at, s.breakouts_enabled, s.options,"
-    " p.email AS host_email, p.display_name AS host_name"
+    " p.email AS host_email, p.display_name AS host_name, s.org_id"
 )
 
 
-# Series `s` the person (host id, lower-case email) hosts or is invited to.
+# Series `s` of the person's org (SPEC §9) that the person (host id, lower-case email) hosts or
+# is invited to. The org comes first: an invitation reaches only people of the same org.
 _VISIBLE_TO = (
-    "(s.host_id = ? OR s.id IN (SELECT series_id FROM meeting_invitees WHERE email_lower = ?))"
+    "s.org_id = ? AND (s.host_id = ?"
+    " OR s.id IN (SELECT series_id FROM meeting_invitees WHERE email_lower = ?))"
 )
 
 
@@ -38,6 +40,7 @@ class Series:
     last_end_at: int | None
     breakouts_enabled: bool
     options: dict[str, Any] = field(default_factory=dict)
+    org_id: str = ""  # set by the service from the caller's org; never stored empty
 
     @property
     def duration(self) -> int:
@@ -83,6 +86,7 @@ def _series(row: Row) -> Series:
         row["last_end_at"],
         bool(row["breakouts_enabled"]),
         from_json(row["options"]),
+        row["org_id"],
     )
 
 
@@ -113,7 +117,13 @@ async def is_invitee(tx: Tx, series_id: str, email_lower: str) -> bool:
 
 
 async def visible_series(
-    tx: Tx, person_id: str, email_lower: str, lo: int, hi: int, series_id: str | None
+    tx: Tx,
+    org_id: str,
+    person_id: str,
+    email_lower: str,
+    lo: int,
+    hi: int,
+    series_id: str | None,
 ) -> list[Series]:
     """Series the person hosts or is invited to that may have an occurrence in [lo, hi)."""
     sql = (
@@ -121,7 +131,7 @@ async def visible_series(
         f" WHERE {_VISIBLE_TO}"
         " AND s.start_at < ? AND (s.last_end_at IS NULL OR s.last_end_at > ?)"
     )
-    args: list[Any] = [person_id, email_lower, hi, lo - 1]
+    args: list[Any] = [org_id, person_id, email_lower, hi, lo - 1]
     if series_id is not None:
         sql += " AND s.id = ?"
         args.append(series_id)
@@ -130,11 +140,15 @@ async def visible_series(
 
 
 async def insert_series(tx: Tx, s: Series, now: int) -> None:
+    if not s.org_id:
+        raise ValueError("a series belongs to an org")
     await tx.execute(
-        "INSERT INTO meeting_series (id, host_id, title, agenda, password, meeting_number,"
-        " host_key, timezone, start_at, end_at, recurrence, last_end_at, breakouts_enabled,"
-        " options, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO meeting_series (id, org_id, host_id, title, agenda, password,"
+        " meeting_number, host_key, timezone, start_at, end_at, recurrence, last_end_at,"
+        " breakouts_enabled, options, created_at, updated_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         s.id,
+        s.org_id,
         s.host_id,
         s.title,
         s.agenda,
@@ -307,7 +321,13 @@ async def instances_of(tx: Tx, series_id: str) -> dict[int, Instance]:
 
 
 async def visible_instances(
-    tx: Tx, person_id: str, email_lower: str, lo: int, hi: int, series_id: str | None
+    tx: Tx,
+    org_id: str,
+    person_id: str,
+    email_lower: str,
+    lo: int,
+    hi: int,
+    series_id: str | None,
 ) -> list[Instance]:
     sql = (
         "SELECT i.id, i.series_id, i.occurrence_start, i.started_at, i.ended_at"
@@ -315,7 +335,7 @@ async def visible_instances(
         f" WHERE {_VISIBLE_TO}"
         " AND i.started_at >= ? AND i.started_at < ?"
     )
-    args: list[Any] = [person_id, email_lower, lo, hi]
+    args: list[Any] = [org_id, person_id, email_lower, lo, hi]
     if series_id is not None:
         sql += " AND i.series_id = ?"
         args.append(series_id)

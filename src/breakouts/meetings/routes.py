@@ -11,12 +11,10 @@ from breakouts.context import Ctx
 from breakouts.errors import BadRequest
 from breakouts.http import (
     api_base,
-    app_state,
     host_email_of,
     json_body,
     json_response,
     parse_bool,
-    run,
 )
 from breakouts.meetings import listing, service
 from breakouts.meetings.schemas import (
@@ -26,6 +24,8 @@ from breakouts.meetings.schemas import (
 )
 from breakouts.meetings.view import render
 from breakouts.routing import resource
+from breakouts.state import app_state
+from breakouts.unit import run
 
 MEETING_TYPES = ("meetingSeries", "scheduledMeeting", "meeting")
 STATES = ("active", "scheduled", "ready", "lobby", "inProgress", "ended", "missed", "expired")
@@ -39,7 +39,13 @@ async def create_meeting(request: Request) -> Response:
         return render(await service.create_meeting(ctx, body.value), site, base)
 
     return json_response(
-        await run(request, op, write=True, host_email=lambda: body.value.host_email)
+        await run(
+            request,
+            op,
+            operation="createMeeting",
+            write=True,
+            host_email=lambda: body.value.host_email,
+        )
     )
 
 
@@ -51,7 +57,11 @@ async def get_meeting(request: Request) -> Response:
         parse_bool(request.query_params.get("current"), "current", False)
         return render(await service.get_meeting(ctx, meeting_id), site, base)
 
-    return json_response(await run(request, op, write=False, host_email=host_email_of(request)))
+    return json_response(
+        await run(
+            request, op, operation="getMeetingById", write=False, host_email=host_email_of(request)
+        )
+    )
 
 
 def _list_query(request: Request) -> listing.ListQuery:
@@ -88,13 +98,19 @@ async def list_meetings(request: Request) -> Response:
         views, more = await listing.list_meetings(ctx, query)
         return [render(v, site, base) for v in views], more, query
 
-    items, more, query = await run(request, op, write=False, host_email=host_email_of(request))
+    items, more, query = await run(
+        request, op, operation="listMeetings", write=False, host_email=host_email_of(request)
+    )
     headers = {}
     if more:
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
         params.append(("offset", str(query.offset + query.max)))
         headers["Link"] = f'<{base}/meetings?{urlencode(params)}>; rel="next"'
     return json_response({"items": items}, headers=headers)
+
+
+def _update_operation(request: Request) -> str:
+    return "patchMeeting" if request.method == "PATCH" else "updateMeeting"
 
 
 async def update_meeting(request: Request) -> Response:
@@ -107,7 +123,13 @@ async def update_meeting(request: Request) -> Response:
         return render(await service.update_meeting(ctx, meeting_id, body.value), site, base)
 
     return json_response(
-        await run(request, op, write=True, host_email=lambda: body.value.host_email)
+        await run(
+            request,
+            op,
+            operation=_update_operation(request),
+            write=True,
+            host_email=lambda: body.value.host_email,
+        )
     )
 
 
@@ -118,7 +140,7 @@ async def delete_meeting(request: Request) -> Response:
         send_email = parse_bool(request.query_params.get("sendEmail"), "sendEmail", True)
         await service.delete_meeting(ctx, meeting_id, send_email)
 
-    await run(request, op, write=True, host_email=host_email_of(request))
+    await run(request, op, operation="deleteMeeting", write=True, host_email=host_email_of(request))
     return Response(status_code=204)
 
 
@@ -131,7 +153,7 @@ async def end_meeting(request: Request) -> Response:
             body.value  # noqa: B018 - validates the optional body (reason)
         await service.end_meeting(ctx, meeting_id)
 
-    await run(request, op, write=True, host_email=host_email_of(request))
+    await run(request, op, operation="endMeeting", write=True, host_email=host_email_of(request))
     return Response(status_code=204)
 
 

@@ -56,6 +56,9 @@ def parse_or_404(meeting_id: str) -> MeetingRef:
 
 
 async def can_see(tx: Tx, series: Series, caller: Caller) -> bool:
+    """Host or invitee, of the same org: another org's meeting is a 404 whoever is invited."""
+    if series.org_id != caller.org.id:
+        return False
     return series.host_id == caller.person.id or await repo.is_invitee(
         tx, series.id, caller.person.email.lower()
     )

@@ -9,7 +9,8 @@ import secrets
 from breakouts.clock import Clock
 from breakouts.db import Tx
 from breakouts.errors import BadRequest, Conflict, NotFound
-from breakouts.ids import new_person_uuid
+from breakouts.ids import new_person_uuid, person_api_id
+from breakouts.orgs.repository import DEFAULT_ORG
 from breakouts.people import repository as people
 from breakouts.people.repository import Person
 
@@ -33,13 +34,27 @@ def is_email(value: str) -> bool:
     return len(value) <= 320 and EMAIL_RE.match(value) is not None
 
 
-async def add_person(tx: Tx, clock: Clock, email: str, name: str | None, admin: bool) -> Person:
+def api_id(person: Person) -> str:
+    return person_api_id(person.id)
+
+
+async def add_person(
+    tx: Tx,
+    clock: Clock,
+    email: str,
+    name: str | None,
+    admin: bool,
+    *,
+    org_id: str = DEFAULT_ORG,
+) -> Person:
+    """A new person of ``org_id``; emails are unique within an org (SPEC §9)."""
     if not is_email(email):
         raise BadRequest(f"'{email}' is not a valid email address.")
-    if await people.get_by_email(tx, email) is not None:
+    if await people.get_by_email(tx, org_id, email) is not None:
         raise Conflict(f"A person with email '{email}' already exists.")
-    person = Person(new_person_uuid(), email, name or email.split("@")[0], admin)
-    await people.insert(tx, person, clock.now_s())
+    now = clock.now_s()
+    person = Person(new_person_uuid(), email, name or email.split("@")[0], admin, org_id, now)
+    await people.insert(tx, person, now)
     return person
 
 
@@ -49,9 +64,11 @@ async def create_token(
     email: str,
     scopes: list[str] | None = None,
     expires_in_s: int | None = None,
+    *,
+    org_id: str = DEFAULT_ORG,
 ) -> str:
-    """A new random bearer token for ``email``; returned once, stored as a hash."""
-    person = await people.get_by_email(tx, email)
+    """A new random bearer token for ``email`` of ``org_id``; returned once, stored as a hash."""
+    person = await people.get_by_email(tx, org_id, email)
     if person is None:
         raise NotFound(f"No person with email '{email}'.")
     if not scopes:
@@ -66,3 +83,13 @@ async def create_token(
     expires_at = None if expires_in_s is None else now + expires_in_s
     await people.insert_token(tx, hash_token(token), person.id, scopes, expires_at, now)
     return token
+
+
+async def store_token(tx: Tx, clock: Clock, person: Person, token: str) -> None:
+    """A token chosen by the caller (the control plane's fixed tokens), with the role's scopes."""
+    if len(token) < 32:
+        raise BadRequest("A fixed token must be at least 32 characters long.")
+    if await people.token_owner(tx, hash_token(token)) is not None:
+        raise Conflict("That token is already in use.")
+    scopes = USER_SCOPES + (ADMIN_SCOPES if person.is_admin else [])
+    await people.insert_token(tx, hash_token(token), person.id, scopes, None, clock.now_s())

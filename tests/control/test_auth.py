@@ -1,0 +1,60 @@
+"""Who may use the control plane (SPEC §10): the operator token only; off, it does not exist."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import assert_error, auth
+from tests.control.conftest import Org, op
+
+PATHS = [
+    ("GET", "/_control/orgs"),
+    ("POST", "/_control/orgs"),
+    ("POST", "/_control/reset"),
+    ("GET", "/_control/orgs/{org}/clock"),
+    ("POST", "/_control/orgs/{org}/faults"),
+    ("GET", "/_control/orgs/{org}/mail"),
+    ("GET", "/_control/orgs/{org}/requests"),
+    ("DELETE", "/_control/orgs/{org}"),
+    ("POST", "/_control/meetings/" + "0" * 32 + "/start"),
+]
+
+
+@pytest.mark.parametrize("settings_overrides", [{}], indirect=True)
+@pytest.mark.parametrize(("method", "path"), PATHS)
+async def test_without_a_control_token_every_control_path_is_404(
+    client: httpx.AsyncClient, method: str, path: str
+) -> None:
+    """Off by default: as if it did not exist, even with a token."""
+    r = await client.request(method, path.replace("{org}", "x"), headers=op())
+    assert_error(r, 404)
+
+
+@pytest.mark.parametrize(("method", "path"), PATHS)
+@pytest.mark.parametrize("who", ["nobody", "wrong", "api-host"])
+async def test_only_the_operator_token_is_let_in(
+    client: httpx.AsyncClient, org_a: Org, method: str, path: str, who: str
+) -> None:
+    """No token, a wrong one, or an API token: 401 with the Bearer challenge; nothing happens."""
+    headers = {
+        "nobody": {},
+        "wrong": {"Authorization": "Bearer " + "x" * 40},
+        "api-host": auth(org_a.host),
+    }[who]
+    r = await client.request(method, path.replace("{org}", org_a.id), headers=headers, json={})
+    assert_error(r, 401)
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    orgs = (await client.get("/_control/orgs", headers=op())).json()["items"]
+    assert org_a.id in {o["id"] for o in orgs}
+
+
+async def test_the_operator_token_is_not_an_api_token(client: httpx.AsyncClient) -> None:
+    """The operator cannot call the Webex API with its token: 401 there."""
+    assert_error(await client.get("/v1/meetings", headers=op()), 401)
+
+
+async def test_an_unknown_org_is_404(client: httpx.AsyncClient) -> None:
+    """A malformed or unknown org id in a control path is a 404 naming it."""
+    for org in ("not-an-org", "Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi8xMjM"):
+        assert_error(await client.get(f"/_control/orgs/{org}/clock", headers=op()), 404, org)
