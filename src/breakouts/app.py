@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
 from prometheus_client import generate_latest
@@ -54,18 +53,22 @@ async def metrics(request: Request) -> Response:
 
 
 class App(Starlette):
-    """Starlette with one middleware: ours, straight around the router.
+    """Starlette whose middleware (added the Starlette way, ``add_middleware``) wraps the router
+    and the hot paths directly.
 
-    ``ApiMiddleware`` renders every error (ours, Starlette's 404/405, unexpected ones), so
-    Starlette's own ServerErrorMiddleware and ExceptionMiddleware would only add two layers
-    to every request.
+    ``ApiMiddleware`` (added first, so innermost of them) renders every error (ours,
+    Starlette's 404/405, unexpected ones), so Starlette's own ServerErrorMiddleware and
+    ExceptionMiddleware would only add two layers to every request; they are left out.
+    Middleware added later runs outside it, as Starlette orders them.
     """
 
-    api_middleware: Callable[[ASGIApp], ASGIApp]
     hot_routes: list[ResourceRoute]
 
     def build_middleware_stack(self) -> ASGIApp:
-        return self.api_middleware(HotPaths(self.router, self.hot_routes))
+        app: ASGIApp = HotPaths(self.router, self.hot_routes)
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return app
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
@@ -118,10 +121,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     ]
     app = App(routes=routes, lifespan=lifespan)
     app.hot_routes = breakout_routes
-    app.api_middleware = partial(
-        ApiMiddleware,
-        metrics=app_metrics,
-        logger=logger,
-        access_log=access_log,
-    )
+    app.add_middleware(ApiMiddleware, metrics=app_metrics, logger=logger, access_log=access_log)
     return app
