@@ -30,13 +30,15 @@ from pathlib import Path
 import msgspec
 
 OWNER_SQL = (
-    "SELECT p.id, p.email, p.display_name, p.is_admin, t.scopes, t.expires_at"
-    " FROM tokens t JOIN people p ON p.id = t.person_id WHERE t.token_hash = ?"
+    "SELECT p.id, p.email, p.display_name, p.is_admin, p.org_id, p.created_at,"
+    " t.scopes, t.expires_at, o.clock_offset, o.version, o.journal"
+    " FROM tokens t JOIN people p ON p.id = t.person_id JOIN orgs o ON o.id = p.org_id"
+    " WHERE t.token_hash = ?"
 )
 SERIES_SQL = (
     "SELECT s.id, s.host_id, s.title, s.agenda, s.password, s.meeting_number, s.host_key,"
     " s.timezone, s.start_at, s.end_at, s.recurrence, s.last_end_at, s.breakouts_enabled,"
-    " s.options, p.email AS host_email, p.display_name AS host_name"
+    " s.options, p.email AS host_email, p.display_name AS host_name, s.org_id"
     " FROM meeting_series s JOIN people p ON p.id = s.host_id WHERE s.id = ?"
 )
 LIVE_SQL = (
@@ -54,11 +56,12 @@ CLEAR_SQL = (
 FLAG_SQL = "UPDATE meeting_series SET breakouts_enabled = ? WHERE id = ?"
 OUTBOX_SQL = (
     "INSERT INTO outbox (message_id, event, meeting_id, recipient, payload, status,"
-    " attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)"
+    " attempts, next_attempt_at, created_at, org_id)"
+    " VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?)"
 )
 AUDIT_SQL = (
-    "INSERT INTO audit_log (at, action, actor_id, on_behalf_of_id, meeting_id,"
-    " sessions_count, tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO audit_log (org_id, at, action, actor_id, on_behalf_of_id, meeting_id,"
+    " sessions_count, tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 EVENT = "breakouts.deleted"
 WAL_LIMIT = 256 << 20  # the server's default (BREAKOUTS_SQLITE_WAL_LIMIT_MB)
@@ -175,7 +178,7 @@ def delete_tx(conn: sqlite3.Connection, token: str, meeting_id: str) -> tuple[in
             raise RuntimeError("the bench token is unknown")
         actor_id, actor_email, actor_name = owner[0], owner[1], owner[2]
         series = conn.execute(SERIES_SQL, (meeting_id,)).fetchone()
-        if series is None or series[1] != actor_id:
+        if series is None or series[16] != owner[4] or series[1] != actor_id:
             raise RuntimeError(f"meeting {meeting_id} is missing or not the host's")
         json.loads(series[13])  # options, as the service decodes them
         if conn.execute(LIVE_SQL, (meeting_id,)).fetchone() is not None:
@@ -227,13 +230,22 @@ def delete_tx(conn: sqlite3.Connection, token: str, meeting_id: str) -> tuple[in
                         recipient,
                         payload,
                         now,
-                        now,
+                        owner[4],
                     )
                 )
             conn.executemany(OUTBOX_SQL, rows)
         conn.execute(
             AUDIT_SQL,
-            (now, "breakoutSessions.delete", actor_id, None, meeting_id, len(deleted), tracking_id),
+            (
+                owner[4],
+                now,
+                "breakoutSessions.delete",
+                actor_id,
+                None,
+                meeting_id,
+                len(deleted),
+                tracking_id,
+            ),
         )
         conn.execute("COMMIT")
     except BaseException:
