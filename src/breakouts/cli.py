@@ -1,21 +1,40 @@
-"""The ``breakouts`` command: serve, migrate, people, tokens, meetings, demo."""
+"""The ``breakouts`` command: serve, migrate, demo, people, tokens, meetings, and the control
+plane's actions (SPEC §10): orgs, reset, clock, faults, journal (mail: ``breakouts.mail.cli``).
+
+Every command opens the database named by ``DATABASE_URL`` itself, so it works from any
+directory and beside a running server; a database that does not exist or is not migrated is
+said so in one line, and nothing is created (SPEC §12). Expected failures (an unknown org, a bad
+duration, a refusal of the service) are one line on stderr and exit code 1, never a traceback.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import json
+import math
 import re
+import secrets
+import sqlite3
+import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from breakouts.clock import Clock
 from breakouts.config import Settings
 from breakouts.context import Site
-from breakouts.db import Database, open_database
-from breakouts.errors import ApiError
+from breakouts.db import Database, Tx, open_database
+from breakouts.errors import ApiError, BadRequest, NotFound
 from breakouts.mail.cli import mail_app, worker
+
+if TYPE_CHECKING:
+    from breakouts.control.service import Env
+    from breakouts.orgs.repository import Org
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -29,31 +48,180 @@ tokens_app = typer.Typer(help="Bearer tokens.", no_args_is_help=True)
 meetings_app = typer.Typer(
     help="Meeting events that have no media here (start, end).", no_args_is_help=True
 )
+orgs_app = typer.Typer(help="Orgs, each a world apart: create, list, delete.", no_args_is_help=True)
+clock_app = typer.Typer(help="An org's clock: show it, move it forward.", no_args_is_help=True)
+faults_app = typer.Typer(help="An org's injected faults: add, list, delete.", no_args_is_help=True)
+journal_app = typer.Typer(help="An org's request journal (opt-in).", no_args_is_help=True)
 app.add_typer(people_app, name="people")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(meetings_app, name="meetings")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(clock_app, name="clock")
+app.add_typer(faults_app, name="faults")
+app.add_typer(journal_app, name="journal")
+
+OrgOption = Annotated[
+    str | None,
+    typer.Option("--org", help="Org id (API id or uuid) or unique name; default: the default org."),
+]
+OrgArgument = Annotated[str, typer.Argument(help="Org id (API id or uuid) or unique name.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _run(work: Callable[[Database, Clock, Settings], Awaitable[T]]) -> T:
-    """Open the database named by DATABASE_URL, run ``work``, report API errors plainly."""
-    settings = Settings()
+def fail(message: str) -> NoReturn:
+    """An expected failure: one line on stderr, exit code 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def settings() -> Settings:
+    """The settings from the environment; an invalid one is an error of one line."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"invalid setting ({problems})")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ``DATABASE_URL`` (None for other databases and ``:memory:``)."""
+    if not url.startswith("sqlite:"):
+        return None
+    from breakouts.db.sqlite import sqlite_path
+
+    try:
+        path = sqlite_path(url)
+    except ValueError as exc:
+        fail(str(exc))
+    return None if path == ":memory:" else Path(path)
+
+
+def _not_migrated(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "no such table" in text or "no such column" in text
+    )
+
+
+def run(work: Callable[[Database, Clock, Settings], Awaitable[T]]) -> T:
+    """Open the database named by DATABASE_URL, run ``work``, report expected failures plainly.
+
+    A SQLite file that does not exist is not created; a database without the schema is named.
+    """
+    config = settings()
+    path = _sqlite_file(config.database_url)
+    if path is not None and not path.exists():
+        fail(f"there is no database at {path.resolve()}; run `breakouts migrate` to create it")
 
     async def main() -> T:
-        db = open_database(settings.database_url)
         try:
-            return await work(db, Clock(), settings)
+            db = open_database(config.database_url)
+        except ValueError as exc:
+            fail(str(exc))
+        try:
+            return await work(db, Clock(), config)
         finally:
             await db.close()
 
     try:
         return asyncio.run(main())
     except ApiError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from exc
+        fail(exc.message)
+    except sqlite3.OperationalError as exc:
+        if not _not_migrated(exc):
+            raise
+        where = path.resolve() if path is not None else "DATABASE_URL"
+        fail(f"the database at {where} is not migrated ({exc}); run `breakouts migrate`")
 
 
 def _site(settings: Settings) -> Site:
     return Site(settings.site_url, settings.site_url)
+
+
+def _env(clock: Clock, config: Settings) -> Env:
+    from breakouts.control.service import Env
+
+    base = config.public_url.rstrip("/") or "http://127.0.0.1:8000"
+    return Env(clock, _site(config), base + "/v1")
+
+
+def control(op: Callable[[Tx, Env], Awaitable[T]], *, write: bool = True) -> T:
+    """Run a control action (``breakouts.control.service``) in one transaction."""
+
+    async def work(db: Database, clock: Clock, config: Settings) -> T:
+        async with db.transaction(write=write) as tx:
+            return await op(tx, _env(clock, config))
+
+    return run(work)
+
+
+async def resolve_org(tx: Tx, ref: str | None) -> Org:
+    """The org named by its API id, its uuid or its name (if unique); None: the default org."""
+    from breakouts.control.service import org_or_404
+    from breakouts.orgs import repository as orgs
+    from breakouts.orgs.repository import DEFAULT_ORG
+
+    if ref is None:
+        org = await orgs.get(tx, DEFAULT_ORG)
+        if org is None:
+            raise NotFound("The default org was not found; run `breakouts reset`.")
+        return org
+    try:
+        return await org_or_404(tx, ref)
+    except NotFound:
+        named = [o for o in await orgs.list_all(tx) if o.name == ref]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise BadRequest(
+                f"{len(named)} orgs are named '{ref}'; give its id (see `breakouts orgs list`)."
+            ) from None
+        raise
+
+
+def with_org(
+    ref: str | None, op: Callable[[Tx, Env, Org], Awaitable[T]], *, write: bool = True
+) -> T:
+    """Run a control action on the org ``ref`` names (see ``resolve_org``)."""
+
+    async def work(tx: Tx, env: Env) -> T:
+        return await op(tx, env, await resolve_org(tx, ref))
+
+    return control(work, write=write)
+
+
+_REGEX = re.compile(r"^Expected `str` matching regex '(.*)'$")
+
+
+def invalid(exc: Exception, options: dict[str, str]) -> str:
+    """msgspec's complaint about a value, named by its option (``options``: JSON field → option)."""
+    from breakouts.text import pattern_rule
+
+    what, _, where = str(exc).rpartition(" - at `$")
+    if not what:
+        what, where = str(exc), ""
+    where = where.rstrip("`").removeprefix(".")
+    match = _REGEX.match(what)
+    if match and (rule := pattern_rule(match.group(1).replace("\\\\", "\\"))):
+        what = rule
+    return f"{options.get(where, where)}: {what}"
+
+
+def echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def table(header: list[str], rows: list[list[Any]]) -> None:
+    """Left-aligned columns as wide as their widest cell; the last one is not padded."""
+    cells = [header, *[["" if c is None else str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        padded = [c.ljust(w) for c, w in zip(row[:-1], widths, strict=False)]
+        typer.echo("  ".join([*padded, row[-1]]).rstrip())
 
 
 _DURATION = re.compile(r"^(\d+)([smhdw]?)$")
@@ -72,7 +240,7 @@ def migrate() -> None:
     """Apply database migrations (idempotent)."""
     from breakouts.db.migrate import upgrade
 
-    upgrade(Settings().database_url)
+    upgrade(settings().database_url)
     typer.echo("database is up to date")
 
 
@@ -81,7 +249,7 @@ def demo(base_url: str = "http://127.0.0.1:8000") -> None:
     """Create the demo site if the database is empty, and print its tokens."""
     from breakouts.demo import create_demo, describe
 
-    result = _run(lambda db, clock, s: create_demo(db, clock, _site(s)))
+    result = run(lambda db, clock, s: create_demo(db, clock, _site(s)))
     if result is None:
         typer.echo("The database already has people; the demo site was not created.")
     else:
@@ -92,15 +260,31 @@ def demo(base_url: str = "http://127.0.0.1:8000") -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    control_plane: Annotated[
+        bool,
+        typer.Option(
+            "--control",
+            help="Turn on the control plane (/_control) with a new operator token, printed at"
+            " start-up (or the one in BREAKOUTS_CONTROL_TOKEN).",
+        ),
+    ] = False,
 ) -> None:
     """Migrate, create the demo site on first start, and serve the API."""
     import uvicorn
 
     from breakouts.app import create_app
 
+    config = settings()
     migrate()
     demo(base_url=f"http://{host}:{port}")
-    app = create_app(Settings())
+    root = config.public_url.rstrip("/") or f"http://{host}:{port}"
+    if config.control_token:
+        typer.echo(f"control plane: {root}/_control, operator token from BREAKOUTS_CONTROL_TOKEN")
+    elif control_plane:
+        token = secrets.token_urlsafe(32)
+        config = Settings(control_token=token)
+        typer.echo(f"control plane: {root}/_control, operator token: {token}")
+    app = create_app(config)
     # Everything alive now (imported modules, Alembic and SQLAlchemy from the migration, the
     # app) lives as long as the process: move it out of the collector's sight. Otherwise each
     # full collection walks it all, ~30 ms with the event loop stopped, which under load was
@@ -119,22 +303,26 @@ def serve(
     )
 
 
+# --- people, tokens, meetings --------------------------------------------------------------------
+
+
 @people_app.command("add")
 def people_add(
     email: str,
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     admin: Annotated[bool, typer.Option("--admin", help="Make the person a site admin.")] = False,
+    org: OrgOption = None,
 ) -> None:
-    """Add a person."""
+    """Add a person (to the default org, or to --org)."""
     from breakouts.people import service
 
-    async def work(db: Database, clock: Clock, _: Settings) -> str:
-        async with db.transaction() as tx:
-            person = await service.add_person(tx, clock, email, name, admin)
-            return person.id
+    async def work(tx: Tx, env: Env, found: Org) -> str:
+        person = await service.add_person(tx, env.clock, email, name, admin, org_id=found.id)
+        return person.id
 
-    person_id = _run(work)
-    typer.echo(f"added {email} ({'admin' if admin else 'user'}) id {person_id}")
+    person_id = with_org(org, work)
+    where = "" if org is None else f" to org {org}"
+    typer.echo(f"added {email} ({'admin' if admin else 'user'}){where} id {person_id}")
 
 
 @tokens_app.command("create")
@@ -142,31 +330,356 @@ def tokens_create(
     email: str,
     scope: Annotated[list[str] | None, typer.Option(help="Scope; repeat for several.")] = None,
     expires_in: Annotated[str | None, typer.Option(help="Lifetime, e.g. 3600, 12h, 90d.")] = None,
+    org: OrgOption = None,
 ) -> None:
     """Create a bearer token; it is printed once, alone on the last line."""
     from breakouts.people import service
 
     seconds = parse_duration(expires_in) if expires_in else None
 
-    async def work(db: Database, clock: Clock, _: Settings) -> str:
-        async with db.transaction() as tx:
-            return await service.create_token(tx, clock, email, scope, seconds)
+    async def work(tx: Tx, env: Env, found: Org) -> str:
+        return await service.create_token(tx, env.clock, email, scope, seconds, org_id=found.id)
 
-    token = _run(work)
+    token = with_org(org, work)
     typer.echo(f"token for {email} (shown once):")
     typer.echo(token)
 
 
 @meetings_app.command("start")
-def meetings_start(meeting_id: str) -> None:
-    """Start a scheduled meeting (a series: its next occurrence); prints the instance id."""
-    from breakouts.meetings import service
+def meetings_start(meeting_id: str, as_json: JsonFlag = False) -> None:
+    """Start a scheduled meeting (a series: its next occurrence) on its org's clock.
 
-    async def work(db: Database, clock: Clock, _: Settings) -> str:
-        async with db.transaction() as tx:
-            return (await service.start_meeting(tx, clock.now_s(), meeting_id)).id
+    Prints the instance id (--json: the instance's meeting object).
+    """
+    from breakouts.control import service
 
-    typer.echo(_run(work))
+    meeting = control(lambda tx, env: service.start_meeting(tx, env, meeting_id))
+    if as_json:
+        echo_json(meeting)
+    else:
+        typer.echo(meeting["id"])
+
+
+# --- orgs ----------------------------------------------------------------------------------------
+
+
+def _read_seed(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {source}: {exc.strerror or exc}")
+
+
+@orgs_app.command("create")
+def orgs_create(
+    seed: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[FILE]",
+            help="A seed document (JSON, the body of POST /_control/orgs); - reads stdin.",
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="The org's name.")] = None,
+    journal: Annotated[
+        bool, typer.Option("--journal", help="Keep a journal of the org's requests.")
+    ] = False,
+) -> None:
+    """Create an org (without FILE: a host and an admin); prints it as JSON, tokens included."""
+    import msgspec
+
+    from breakouts.control import service
+    from breakouts.control.schemas import Name, OrgSpec
+    from breakouts.http import decode_json
+
+    try:
+        spec = decode_json(_read_seed(seed), OrgSpec) if seed is not None else OrgSpec()
+    except ApiError as exc:
+        fail(f"{'stdin' if seed == '-' else seed}: {exc.message}")
+    if name is not None:
+        try:
+            spec = msgspec.structs.replace(spec, name=msgspec.convert(name, Name))
+        except msgspec.ValidationError as exc:
+            fail(invalid(exc, {"": "--name"}))
+    if journal:
+        spec = msgspec.structs.replace(spec, journal=True)
+    echo_json(control(lambda tx, env: service.create_org(tx, env, spec)))
+
+
+@orgs_app.command("list")
+def orgs_list(as_json: JsonFlag = False) -> None:
+    """Every org, oldest first, with its clock."""
+    from breakouts.control import service
+
+    items = control(service.list_orgs, write=False)
+    if as_json:
+        echo_json(items)
+        return
+    table(
+        ["NAME", "JOURNAL", "NOW (ORG CLOCK)", "OFFSET", "ID"],
+        [
+            [o["name"], "on" if o["journal"] else "off", o["now"], o["offsetSeconds"], o["id"]]
+            for o in items
+        ],
+    )
+
+
+@orgs_app.command("delete")
+def orgs_delete(org: OrgArgument) -> None:
+    """Delete an org and everything it owns (people, tokens, meetings, mail, faults, journal)."""
+    from breakouts.control import service
+    from breakouts.ids import org_api_id
+
+    async def work(tx: Tx, env: Env, found: Org) -> Org:
+        await service.delete_org(tx, found)
+        return found
+
+    gone = with_org(org, work)
+    typer.echo(f"deleted org {gone.name} ({org_api_id(gone.id)})")
+
+
+@app.command()
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete every org and everything in them; the default org is back, empty."""
+    from breakouts.control import service
+
+    if not yes:
+        typer.confirm(
+            "Delete every org, person, token, meeting, message, fault and journal entry?",
+            abort=True,
+        )
+    control(service.reset)
+    typer.echo("reset: only the default org is left, empty")
+
+
+# --- clock ---------------------------------------------------------------------------------------
+
+# An org's clock stays before this: past the year 9999 no date of the API can be written.
+LATEST = int(datetime(9000, 1, 1, tzinfo=UTC).timestamp())
+
+
+def _echo_clock(clock: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        echo_json(clock)
+    else:
+        typer.echo(f"{clock['now']} (offset {clock['offsetSeconds']} s)")
+
+
+@clock_app.command("show")
+def clock_show(org: OrgArgument, as_json: JsonFlag = False) -> None:
+    """The org's time now, and how far ahead of real time it is."""
+    from breakouts.control import service
+
+    async def work(tx: Tx, env: Env, found: Org) -> dict[str, Any]:
+        return service.clock_json(found, env)
+
+    _echo_clock(with_org(org, work, write=False), as_json)
+
+
+@clock_app.command("advance")
+def clock_advance(
+    org: OrgArgument,
+    duration: Annotated[
+        str, typer.Argument(help="Seconds, 2h / 90m / 1d, or ISO 8601 such as PT2H.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Move the org's clock forward by DURATION."""
+    from breakouts.control import service
+    from breakouts.control.schemas import ClockMove
+
+    try:
+        seconds = service.parse_duration(duration)
+    except ApiError as exc:
+        fail(exc.message)
+    if not math.isfinite(seconds):
+        fail(f"'{duration}' is not a duration.")
+    move = ClockMove(advance=seconds)
+
+    async def work(tx: Tx, env: Env, found: Org) -> dict[str, Any]:
+        if env.clock.now_s() + found.clock_offset + seconds >= LATEST:
+            raise BadRequest(f"The org's clock cannot go past {service.iso(LATEST)}.")
+        return await service.move_clock(tx, env, found, move)
+
+    _echo_clock(with_org(org, work), as_json)
+
+
+@clock_app.command("set")
+def clock_set(
+    org: OrgArgument,
+    instant: Annotated[str, typer.Argument(help="RFC 3339, e.g. 2027-01-04T09:00:00Z.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Move the org's clock forward to INSTANT (never backwards)."""
+    from breakouts.control import service
+    from breakouts.control.schemas import ClockMove
+
+    with contextlib.suppress(ValueError):  # not an instant: the service says so
+        moment = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+        if moment.tzinfo is not None and moment.timestamp() >= LATEST:
+            fail(f"The org's clock cannot go past {service.iso(LATEST)}.")
+    move = ClockMove(to=instant)
+    _echo_clock(with_org(org, lambda tx, env, o: service.move_clock(tx, env, o, move)), as_json)
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+_FAULT_OPTIONS = {
+    "status": "--status",
+    "retryAfter": "--retry-after",
+    "message": "--message",
+    "probability": "--probability",
+    "count": "--count",
+    "latencyMs": "--latency-ms",
+    "operation": "OPERATION",
+}
+
+
+def _fault_line(f: dict[str, Any]) -> list[Any]:
+    return [
+        f["id"],
+        f["operation"],
+        f.get("status", ""),
+        f.get("retryAfter", ""),
+        f.get("latencyMs", ""),
+        f["probability"],
+        "unlimited" if f["remaining"] is None else f["remaining"],
+        f.get("message", ""),
+    ]
+
+
+_FAULT_HEADER = [
+    "ID", "OPERATION", "STATUS", "RETRY-AFTER", "LATENCY-MS", "PROBABILITY", "REMAINING", "MESSAGE"
+]  # fmt: skip
+
+
+@faults_app.command("add")
+def faults_add(
+    org: OrgArgument,
+    operation: Annotated[
+        str, typer.Argument(help="An upstream operationId (createMeeting, …), * or smtp.")
+    ],
+    status: Annotated[
+        int | None, typer.Option(help="Answer this HTTP status (smtp: this SMTP code).")
+    ] = None,
+    retry_after: Annotated[int | None, typer.Option(help="Retry-After seconds.")] = None,
+    message: Annotated[str | None, typer.Option(help="The error body's message.")] = None,
+    probability: Annotated[float, typer.Option(help="Chance of each request, (0, 1].")] = 1.0,
+    count: Annotated[int | None, typer.Option(help="Expire after this many hits.")] = None,
+    latency_ms: Annotated[int | None, typer.Option(help="Delay the request this long.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Make the org's requests of OPERATION fail (--status) or slow (--latency-ms)."""
+    import msgspec
+
+    from breakouts.control import service
+    from breakouts.control.schemas import FaultSpec
+
+    fields = {
+        "operation": operation,
+        "status": status,
+        "retryAfter": retry_after,
+        "message": message,
+        "probability": probability,
+        "count": count,
+        "latencyMs": latency_ms,
+    }
+    try:
+        spec = msgspec.convert(fields, FaultSpec)
+    except msgspec.ValidationError as exc:
+        fail(invalid(exc, _FAULT_OPTIONS))
+    fault = with_org(org, lambda tx, env, o: service.add_fault(tx, env, o, spec))
+    if as_json:
+        echo_json(fault)
+    else:
+        table(_FAULT_HEADER, [_fault_line(fault)])
+
+
+@faults_app.command("list")
+def faults_list(org: OrgArgument, as_json: JsonFlag = False) -> None:
+    """The org's faults, oldest first."""
+    from breakouts.control import service
+
+    items = with_org(org, lambda tx, env, o: service.list_faults(tx, o), write=False)
+    if as_json:
+        echo_json(items)
+    elif not items:
+        typer.echo("no faults")
+    else:
+        table(_FAULT_HEADER, [_fault_line(f) for f in items])
+
+
+@faults_app.command("delete")
+def faults_delete(org: OrgArgument, fault_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Delete one fault of the org."""
+    from breakouts.control import service
+
+    if not (fault_id.isascii() and fault_id.isdigit() and len(fault_id) <= 18):
+        fail(f"Fault '{fault_id}' was not found.")
+    with_org(org, lambda tx, env, o: service.delete_fault(tx, o, fault_id))
+    typer.echo(f"deleted fault {fault_id}")
+
+
+@faults_app.command("clear")
+def faults_clear(org: OrgArgument) -> None:
+    """Delete every fault of the org."""
+    from breakouts.control import service
+
+    with_org(org, lambda tx, env, o: service.clear_faults(tx, o))
+    typer.echo("deleted every fault of the org")
+
+
+# --- journal -------------------------------------------------------------------------------------
+
+
+@journal_app.command("list")
+def journal_list(
+    org: OrgArgument,
+    operation_id: Annotated[str | None, typer.Option(help="Only this operationId.")] = None,
+    status: Annotated[int | None, typer.Option(help="Only answers with this status.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The org's journal of requests, oldest first (orgs created with --journal)."""
+    from breakouts.control import service
+
+    async def work(tx: Tx, env: Env, found: Org) -> tuple[Org, list[dict[str, Any]]]:
+        code = None if status is None else str(status)
+        return found, await service.list_journal(tx, found, operation_id, code)
+
+    found, items = with_org(org, work, write=False)
+    if as_json:
+        echo_json(items)
+    elif not items:
+        off = "" if found.journal else " (the org keeps no journal: create it with --journal)"
+        typer.echo(f"no requests{off}")
+    else:
+        table(
+            ["TIME", "STATUS", "OPERATION", "CALLER", "MS", "REQUEST"],
+            [
+                [
+                    e["time"],
+                    e["status"],
+                    e["operationId"],
+                    e["caller"],
+                    e["durationMs"],
+                    f"{e['method']} {e['path']}{'?' + e['query'] if e['query'] else ''}"
+                    + (f"  [fault: {e['fault']}]" if e.get("fault") else ""),
+                ]
+                for e in items
+            ],
+        )
+
+
+@journal_app.command("clear")
+def journal_clear(org: OrgArgument) -> None:
+    """Empty the org's journal."""
+    from breakouts.control import service
+
+    with_org(org, lambda tx, env, o: service.clear_journal(tx, o))
+    typer.echo("cleared the org's journal")
 
 
 app.command()(worker)

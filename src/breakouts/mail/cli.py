@@ -19,7 +19,7 @@ import typer
 
 from breakouts.clock import Clock
 from breakouts.config import Settings
-from breakouts.db import Database, open_database
+from breakouts.db import Database, Tx
 
 T = TypeVar("T")
 STATUSES = ("pending", "sending", "sent", "captured", "dead")
@@ -28,16 +28,17 @@ mail_app = typer.Typer(help="The mail outbox: list, show, retry, clear.", no_arg
 
 
 def _with_db(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
-    settings = Settings()
+    """``breakouts.cli.run``: no database created by mistake, failures in one line."""
+    from breakouts.cli import run  # imported here: breakouts.cli imports this module
 
-    async def main() -> T:
-        db = open_database(settings.database_url)
-        try:
-            return await work(db, settings)
-        finally:
-            await db.close()
+    return run(lambda db, _clock, settings: work(db, settings))
 
-    return asyncio.run(main())
+
+async def _org_id(tx: Tx, ref: str | None) -> str | None:
+    """The id of the org ``ref`` names (API id, uuid or unique name; unknown: an error)."""
+    from breakouts.cli import resolve_org
+
+    return None if ref is None else (await resolve_org(tx, ref)).id
 
 
 def worker(
@@ -82,6 +83,9 @@ def list_mail(
     status: Annotated[str | None, typer.Option(help=f"One of {', '.join(STATUSES)}.")] = None,
     to: Annotated[str | None, typer.Option(help="Recipient email (any letter case).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    org: Annotated[
+        str | None, typer.Option(help="Only this org's (its API id, uuid or unique name).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
 ) -> None:
     """Messages in the outbox, newest first."""
@@ -92,7 +96,10 @@ def list_mail(
 
     async def work(db: Database, _: Settings) -> list[dict[str, Any]]:
         async with db.transaction(write=False) as tx:
-            return await repo.list_messages(tx, status=status, recipient=to, limit=limit)
+            org_id = await _org_id(tx, org)
+            return await repo.list_messages(
+                tx, status=status, recipient=to, org_id=org_id, limit=limit
+            )
 
     rows = _with_db(work)
     if as_json:
@@ -179,12 +186,22 @@ def retry_mail(message: Annotated[int, typer.Argument(help="Outbox id.")]) -> No
 
 
 @mail_app.command("clear")
-def clear_mail() -> None:
+def clear_mail(
+    org: Annotated[
+        str | None,
+        typer.Option(help="Instead: forget every message of this org, whatever its status."),
+    ] = None,
+) -> None:
     """Empty the mail catcher: delete captured messages (never queued or sent ones)."""
     from breakouts.mail import repository as repo
 
     async def work(db: Database, _: Settings) -> int:
         async with db.transaction() as tx:
+            org_id = await _org_id(tx, org)
+            if org_id is not None:
+                return await repo.delete_org_messages(tx, org_id)
             return await repo.delete_captured(tx)
 
-    typer.echo(f"deleted {_with_db(work)} captured message(s)")
+    deleted = _with_db(work)
+    what = "captured message(s)" if org is None else "message(s) of the org"
+    typer.echo(f"deleted {deleted} {what}")
