@@ -19,7 +19,7 @@ from breakouts.auth import bearer_token, check_token
 from breakouts.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from breakouts.people.service import hash_token
 from breakouts.state import app_state
-from breakouts.text import pattern_rule
+from breakouts.text import pattern_rule, whole_number
 
 T = TypeVar("T")
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -111,7 +111,7 @@ async def json_body(request: Request, typ: type[T], media: tuple[str, ...] = ())
         await check_token(tx, key, state.clock.now_s())
     limit = state.settings.max_body_bytes
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and (whole_number(declared) or 0) > limit:
         raise PayloadTooLarge()
     chunks: list[bytes] = []
     size = 0

@@ -19,3 +19,14 @@ _RULES = {LINE_PATTERN: LINE_RULE}
 def pattern_rule(pattern: str) -> str | None:
     """The words for a known pattern (None for one without words)."""
     return _RULES.get(pattern)
+
+
+def whole_number(text: str | None, max_digits: int = 18) -> int | None:
+    """``text`` as a non-negative int if it is 1 to ``max_digits`` ASCII digits, else None.
+
+    ``str.isdigit`` alone is not enough: it accepts '²' (which ``int`` refuses) and numbers too
+    large for a database integer.
+    """
+    if text is None or not 0 < len(text) <= max_digits or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)

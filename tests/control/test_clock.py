@@ -49,7 +49,9 @@ async def test_advance_takes_seconds_or_an_iso_8601_duration(
 @pytest.mark.parametrize(
     "body",
     [{"advance": -1}, {"advance": "-PT1H"}, {"advance": "P1Y"}, {"advance": "soon"}, {}, {"advance": 1, "to": "2030-01-01T00:00:00Z"},
-     {"to": "2000-01-01T00:00:00Z"}, {"to": "tomorrow"}, {"to": "2030-01-01T00:00:00"}],
+     {"to": "2000-01-01T00:00:00Z"}, {"to": "tomorrow"}, {"to": "2030-01-01T00:00:00"},
+     {"advance": "nan"}, {"advance": "inf"}, {"advance": "1e300"}, {"advance": 1e18},
+     {"to": "9999-12-31T23:59:59Z"}],
 )  # fmt: skip
 async def test_the_clock_never_moves_backwards_and_bad_moves_are_400(
     client: httpx.AsyncClient, org_a: Org, body: dict[str, Any]

@@ -128,7 +128,8 @@ async def test_rules_are_listed_deleted_and_cleared(client: httpx.AsyncClient, o
     assert [f["id"] for f in (await org_a.get("faults"))["items"]] == [one["id"], two["id"]]
     path = f"/_control/orgs/{org_a.id}/faults"
     assert (await client.delete(f"{path}/{one['id']}", headers=op())).status_code == 204
-    assert_error(await client.delete(f"{path}/{one['id']}", headers=op()), 404)
+    for gone in (one["id"], "²", "9" * 30, "-1"):
+        assert_error(await client.delete(f"{path}/{gone}", headers=op()), 404)
     assert (await client.get("/v1/meetings", headers=auth(org_a.host))).status_code == 200
     assert (await client.delete(path, headers=op())).status_code == 204
     assert (await org_a.get("faults"))["items"] == []

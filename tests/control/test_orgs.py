@@ -234,3 +234,17 @@ async def test_many_orgs_created_at_once_each_get_their_own_people(
     for org in orgs[:5]:
         r = await client.get("/v1/people/me", headers=auth(org.host))
         assert r.json()["orgId"] == org.id
+
+
+async def test_mail_and_journal_ids_and_filters_that_are_not_numbers(
+    client: httpx.AsyncClient, org_a: Org
+) -> None:
+    """A mail id or journal status that is not a plain number is a 404 / 400, never a 500."""
+    for mail_id in ("²", "9" * 30, "x"):
+        r = await client.get(f"/_control/orgs/{org_a.id}/mail/{mail_id}", headers=op())
+        assert_error(r, 404)
+    for status in ("²", "2000", "abc"):
+        r = await client.get(
+            f"/_control/orgs/{org_a.id}/requests", params={"status": status}, headers=op()
+        )
+        assert_error(r, 400)

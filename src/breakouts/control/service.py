@@ -31,6 +31,7 @@ from breakouts.orgs.repository import DEFAULT_ORG, Org, OrgState
 from breakouts.people import repository as people
 from breakouts.people import service as people_service
 from breakouts.people.repository import Person
+from breakouts.text import whole_number
 
 from .schemas import ClockMove, FaultSpec, OrgSpec, PersonSpec
 
@@ -165,6 +166,9 @@ async def reset(tx: Tx, env: Env) -> None:
 # --- clock ---------------------------------------------------------------------------------------
 
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+# The clock moves at most this far at once, and never past LATEST: times stay printable.
+LONGEST_MOVE_S = 100 * 366 * 86400
+LATEST = 32503680000  # 3000-01-01T00:00:00Z
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
     r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
@@ -180,7 +184,15 @@ def parse_duration(value: float | str) -> float:
     if isinstance(value, bool):
         raise BadRequest("'advance' must be seconds or an ISO 8601 duration such as PT2H.")
     if isinstance(value, int | float):
-        return float(value)
+        seconds = float(value)
+    else:
+        seconds = _duration_text(value)
+    if not -LONGEST_MOVE_S <= seconds <= LONGEST_MOVE_S:  # also refuses NaN and infinity
+        raise BadRequest(f"'advance' must be at most {LONGEST_MOVE_S} seconds (about a century).")
+    return seconds
+
+
+def _duration_text(value: str) -> float:
     text = value.strip()
     try:
         return float(text)
@@ -228,6 +240,8 @@ async def move_clock(tx: Tx, env: Env, org: Org, move: ClockMove) -> dict[str, A
         target = _instant(move.to)
         if target < current:
             raise BadRequest(f"The clock only moves forward: it is already {iso(current)}.")
+    if target >= LATEST:
+        raise BadRequest(f"The clock cannot go past {iso(LATEST)}.")
     offset = target - real_now
     await orgs.set_clock_offset(tx, org.id, offset)
     return clock_json(org, env, offset)
@@ -284,7 +298,8 @@ async def list_faults(tx: Tx, org: Org) -> list[dict[str, Any]]:
 
 
 async def delete_fault(tx: Tx, org: Org, fault_id: str) -> None:
-    if not fault_id.isdigit() or not await orgs.delete_faults(tx, org.id, int(fault_id)):
+    number = whole_number(fault_id)
+    if number is None or not await orgs.delete_faults(tx, org.id, number):
         raise NotFound(f"Fault '{fault_id}' was not found.")
 
 
@@ -329,7 +344,9 @@ async def list_mail(
 
 async def get_mail(tx: Tx, org: Org, mail_id: str) -> dict[str, Any]:
     row = (
-        None if not mail_id.isdigit() else await mail_repo.get_org_message(tx, org.id, int(mail_id))
+        None
+        if (number := whole_number(mail_id)) is None
+        else await mail_repo.get_org_message(tx, org.id, number)
     )
     if row is None:
         raise NotFound(f"Message '{mail_id}' was not found.")
@@ -346,11 +363,10 @@ async def clear_mail(tx: Tx, org: Org) -> None:
 async def list_journal(
     tx: Tx, org: Org, operation: str | None, status: str | None
 ) -> list[dict[str, Any]]:
-    if status is not None and not status.isdigit():
+    code = None if status is None else whole_number(status, 3)
+    if status is not None and code is None:
         raise BadRequest(f"'status' must be an HTTP status code, not {status!r}.")
-    return await orgs.journal_entries(
-        tx, org.id, operation, None if status is None else int(status)
-    )
+    return await orgs.journal_entries(tx, org.id, operation, code)
 
 
 async def clear_journal(tx: Tx, org: Org) -> None:

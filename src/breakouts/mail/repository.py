@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from breakouts.db import Row, Tx
+from breakouts.text import whole_number
 
 _COLUMNS = (
     "id, message_id, event, meeting_id, recipient, payload, status, attempts, next_attempt_at,"
@@ -223,8 +224,8 @@ async def delete_org_messages(tx: Tx, org_id: str) -> int:
 
 async def get_message(tx: Tx, key: str) -> Row | None:
     """By outbox id (digits) or by Message-ID (with or without its angle brackets)."""
-    if key.isdigit():
-        return await tx.fetchone(f"SELECT {_COLUMNS}, raw FROM outbox WHERE id = ?", int(key))
+    if (outbox_id := whole_number(key)) is not None:
+        return await tx.fetchone(f"SELECT {_COLUMNS}, raw FROM outbox WHERE id = ?", outbox_id)
     mid = key if key.startswith("<") else f"<{key}>"
     return await tx.fetchone(f"SELECT {_COLUMNS}, raw FROM outbox WHERE message_id = ?", mid)
 

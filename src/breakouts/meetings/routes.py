@@ -25,6 +25,7 @@ from breakouts.meetings.schemas import (
 from breakouts.meetings.view import render
 from breakouts.routing import resource
 from breakouts.state import app_state
+from breakouts.text import whole_number
 from breakouts.unit import run
 
 MEETING_TYPES = ("meetingSeries", "scheduledMeeting", "meeting")
@@ -72,11 +73,11 @@ def _list_query(request: Request) -> listing.ListQuery:
     state = q.get("state")
     if state is not None and state not in STATES:
         raise BadRequest(f"'state' must be one of {', '.join(STATES)}.")
-    raw_max = q.get("max", str(listing.DEFAULT_PAGE))
-    if not raw_max.isdigit() or not 1 <= int(raw_max) <= listing.MAX_PAGE:
+    page = whole_number(q.get("max", str(listing.DEFAULT_PAGE)))
+    if page is None or not 1 <= page <= listing.MAX_PAGE:
         raise BadRequest(f"'max' must be a whole number from 1 to {listing.MAX_PAGE}.")
-    raw_offset = q.get("offset", "0")
-    if not raw_offset.isdigit() or int(raw_offset) > 100_000:
+    offset = whole_number(q.get("offset", "0"))
+    if offset is None or offset > 100_000:
         raise BadRequest("'offset' must be a whole number from 0 to 100000.")
     return listing.ListQuery(
         meeting_type,
@@ -84,8 +85,8 @@ def _list_query(request: Request) -> listing.ListQuery:
         q.get("meetingSeriesId"),
         q.get("from"),
         q.get("to"),
-        int(raw_max),
-        int(raw_offset),
+        page,
+        offset,
     )
 
 

@@ -19,6 +19,7 @@ from breakouts.ids import org_api_id, parse_person_api_id, person_api_id
 from breakouts.people import repository as people
 from breakouts.people.repository import Person
 from breakouts.routing import resource
+from breakouts.text import whole_number
 from breakouts.unit import run
 
 MAX_PEOPLE = 1000
@@ -50,8 +51,8 @@ async def list_people(request: Request) -> Response:
     query = request.query_params
 
     async def op(ctx: Ctx) -> list[dict[str, Any]]:
-        raw_max = query.get("max", "100")
-        if not raw_max.isdigit() or not 1 <= int(raw_max) <= MAX_PEOPLE:
+        limit = whole_number(query.get("max", "100"))
+        if limit is None or not 1 <= limit <= MAX_PEOPLE:
             raise BadRequest(f"'max' must be a whole number from 1 to {MAX_PEOPLE}.")
         org_id = ctx.caller.actor.org_id
         email, ids = query.get("email"), query.get("id")
@@ -67,7 +68,7 @@ async def list_people(request: Request) -> Response:
                     matches.append(person)
         else:
             matches = await people.list_in_org(ctx.tx, org_id)
-        return [person_json(p) for p in matches[: int(raw_max)]]
+        return [person_json(p) for p in matches[:limit]]
 
     items = await run(request, op, operation="listPeople", write=False)
     return json_response({"items": items})
