@@ -183,10 +183,7 @@ def parse_duration(value: float | str) -> float:
     """
     if isinstance(value, bool):
         raise BadRequest("'advance' must be seconds or an ISO 8601 duration such as PT2H.")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        seconds = _duration_text(value)
+    seconds = float(value) if isinstance(value, int | float) else _duration_text(value)
     if not -LONGEST_MOVE_S <= seconds <= LONGEST_MOVE_S:  # also refuses NaN and infinity
         raise BadRequest(f"'advance' must be at most {LONGEST_MOVE_S} seconds (about a century).")
     return seconds
