@@ -389,6 +389,24 @@ async def test_malformed_ids_headers_and_queries_get_a_clear_answer(
         assert len(r.headers["TrackingID"]) <= 128
 
 
+@pytest.mark.parametrize(
+    "rule",
+    ["FREQ=DAILY;INTERVAL=\u00b2", "FREQ=DAILY;COUNT=\u00b9\u00b2", "FREQ=MONTHLY;BYDAY=\u00b2MO",
+     "FREQ=DAILY;COUNT=" + "9" * 40, "FREQ=MONTHLY;BYMONTHDAY=\u00b2"],
+)  # fmt: skip
+async def test_recurrence_numbers_that_are_not_plain_digits_are_400(
+    client: httpx.AsyncClient, token: str, world: World, rule: str
+) -> None:
+    """Superscript digits and huge numbers in an RRULE are a 400 naming 'recurrence', not a 500."""
+    before = world.snapshot()
+    body = {"title": "t", "start": "2030-01-01T10:00:00Z", "end": "2030-01-01T11:00:00Z",
+            "recurrence": rule}  # fmt: skip
+    assert_error(
+        await client.post("/v1/meetings", json=body, headers=auth(token)), 400, "recurrence"
+    )
+    assert world.snapshot() == before
+
+
 async def test_a_refused_request_never_echoes_input_into_headers(
     client: httpx.AsyncClient, token: str, meeting_id: str
 ) -> None:

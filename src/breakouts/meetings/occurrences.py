@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
 from breakouts.errors import BadRequest
+from breakouts.text import whole_number
 
 # A finite series longer than this is refused, so listing and "last occurrence" stay bounded.
 MAX_OCCURRENCES = 5000
@@ -190,11 +191,11 @@ def _check_parts(recurrence: str) -> None:
         parts[key] = value.strip().upper()
     if parts.get("FREQ") not in _FREQS:
         raise BadRequest("'recurrence' needs FREQ=DAILY, WEEKLY, MONTHLY or YEARLY.")
-    interval = parts.get("INTERVAL", "1")
-    if not interval.isdigit() or not 1 <= int(interval) <= 1000:
+    interval = whole_number(parts.get("INTERVAL", "1"))
+    if interval is None or not 1 <= interval <= 1000:
         raise BadRequest("'recurrence' INTERVAL must be a whole number from 1 to 1000.")
-    count = parts.get("COUNT", "1")
-    if not count.isdigit() or not 1 <= int(count) <= MAX_OCCURRENCES:
+    count = whole_number(parts.get("COUNT", "1"))
+    if count is None or not 1 <= count <= MAX_OCCURRENCES:
         raise BadRequest(f"'recurrence' COUNT must be a whole number from 1 to {MAX_OCCURRENCES}.")
     _check_can_occur(parts)
 
@@ -246,9 +247,10 @@ def _check_can_occur(parts: dict[str, str]) -> None:
         ordinal = day[:-2]
         if ordinal:
             limit = 53 if freq == "YEARLY" and "BYMONTH" not in parts else 5
-            if freq not in ("MONTHLY", "YEARLY") or not ordinal.lstrip("+-").isdigit():
+            number = whole_number(ordinal.lstrip("+-"), 2)
+            if freq not in ("MONTHLY", "YEARLY") or number is None:
                 raise BadRequest(f"'recurrence' BYDAY={day} needs FREQ=MONTHLY or YEARLY.")
-            if not 1 <= abs(int(ordinal)) <= limit:
+            if not 1 <= number <= limit:
                 raise BadRequest(f"'recurrence' BYDAY={day}: the ordinal must be 1 to {limit}.")
     positions = _numbers(parts.get("BYSETPOS"))
     if positions:
