@@ -13,6 +13,7 @@ import msgspec
 
 from breakouts import __version__
 from breakouts.meetings.schemas import (
+    DATE_TIME_TEXT,
     BreakoutSessionsObject,
     CreateMeetingObject,
     EndMeetingRequestObject,
@@ -64,6 +65,12 @@ def _to_30(node: Any) -> Any:
             out[key] = {name: _to_30(schema) for name, schema in value.items()}
         else:
             out[key] = _to_30(value)
+    examples = out.pop("examples", None)
+    if isinstance(examples, list) and examples:
+        out["example"] = examples[0]  # 3.0 has one `example` where 2020-12 has `examples`
+    enum = out.get("enum")
+    if isinstance(enum, list) and "type" not in out and all(isinstance(v, str) for v in enum):
+        out["type"] = "string"  # msgspec leaves a Literal's type implicit
     options = out.get("anyOf")
     if isinstance(options, list) and {"type": "null"} in options:
         rest = [o for o in options if o != {"type": "null"}]
@@ -125,19 +132,22 @@ MEETING_ID = _param(
     {"type": "string"},
     required=True,
 )
+# Not `format: email` (unlike `hostEmail` in a body): the value is only looked up, with an admin
+# scope (an unknown or malformed address is then 404), and ignored otherwise.
 HOST_EMAIL_Q = _param(
     "hostEmail",
     "query",
-    "With an admin scope: act on behalf of this host. Ignored otherwise.",
-    {"type": "string"},
+    "With an admin scope: act on behalf of this host (an email; unknown: 404). Ignored otherwise.",
+    {"type": "string", "example": "john.andersen@example.com"},
 )
 HOST_EMAIL_H = _param(
     "hostEmail",
     "header",
-    "With an admin scope: act on behalf of this host (upstream sends it as a "
-    "header here; the query parameter is accepted too). Ignored otherwise.",
-    {"type": "string"},
+    "With an admin scope: act on behalf of this host (an email; unknown: 404; upstream sends "
+    "it as a header here, the query parameter is accepted too). Ignored otherwise.",
+    {"type": "string", "example": "john.andersen@example.com"},
 )
+RANGE_TIME = DATE_TIME_TEXT.format(local="UTC")
 SEND_EMAIL = _param(
     "sendEmail",
     "query",
@@ -218,11 +228,22 @@ def build_openapi() -> dict[str, Any]:
                     _param(
                         "from",
                         "query",
-                        "Start of the range (inclusive), ISO 8601.",
-                        {"type": "string"},
+                        "Start of the range (inclusive). " + RANGE_TIME,
+                        {
+                            "type": "string",
+                            "format": "date-time",
+                            "example": "2019-03-18T09:30:00Z",
+                        },
                     ),
                     _param(
-                        "to", "query", "End of the range (exclusive), ISO 8601.", {"type": "string"}
+                        "to",
+                        "query",
+                        "End of the range (exclusive); not before `from`. " + RANGE_TIME,
+                        {
+                            "type": "string",
+                            "format": "date-time",
+                            "example": "2019-03-25T09:30:00Z",
+                        },
                     ),
                     _param(
                         "max",

@@ -30,8 +30,9 @@ class ListQuery:
 
 
 def _window(q: ListQuery, now: int, kind: str) -> tuple[int, int]:
-    lo = parse_time(q.from_, "from", "UTC") if q.from_ else None
-    hi = parse_time(q.to, "to", "UTC") if q.to else None
+    # Present but empty is not a date-time either: 400, as the document says.
+    lo = None if q.from_ is None else parse_time(q.from_, "from", "UTC")
+    hi = None if q.to is None else parse_time(q.to, "to", "UTC")
     if lo is None and hi is None:
         lo, hi = (now - WEEK, now) if kind == "meeting" else (now, now + WEEK)
     elif lo is None:
@@ -79,7 +80,7 @@ async def _list_planned(
     out: list[MeetingView] = []
     # An occurrence that started before `lo` but is still on counts: widen by the longest meeting.
     candidates = await repo.visible_series(
-        ctx.tx, person.id, person.email.lower(), lo - MAX_DURATION, hi, series_id
+        ctx.tx, ctx.caller.org.id, person.id, person.email.lower(), lo - MAX_DURATION, hi, series_id
     )
     for s in candidates:
         starts = occurrences.starts_between(
@@ -113,7 +114,7 @@ async def _list_instances(ctx: Ctx, lo: int, hi: int, series_id: str | None) -> 
     out: list[MeetingView] = []
     cache: dict[str, Series] = {}
     for inst in await repo.visible_instances(
-        ctx.tx, person.id, person.email.lower(), lo, hi, series_id
+        ctx.tx, ctx.caller.org.id, person.id, person.email.lower(), lo, hi, series_id
     ):
         s = cache.get(inst.series_id) or await repo.get_series(ctx.tx, inst.series_id)
         assert s is not None

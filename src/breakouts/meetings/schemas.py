@@ -2,6 +2,11 @@
 
 Response structs document ``/openapi.json``; the service renders plain dicts with the same
 fields, and the schemathesis test checks every response against these schemas.
+
+Request fields upstream does not mark nullable default to ``UNSET``: a ``null`` is refused (400)
+as the document says, instead of being read as "absent". What the decoder cannot check (a
+date-time's grammar, a time zone's existence) the service checks, and the field's description
+in the document says what is accepted.
 """
 
 from __future__ import annotations
@@ -9,18 +14,89 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from breakouts.text import LINE_PATTERN
 
 Title = Annotated[str, Meta(min_length=1, max_length=128, pattern=LINE_PATTERN)]
 Agenda = Annotated[str, Meta(max_length=1300)]
-Email = Annotated[str, Meta(max_length=320)]
+
+# An email address as the API takes it (``format: email`` plus this ``pattern`` in the document,
+# checked by the decoder): an unquoted RFC 5322 local part (dot-separated atoms) @ a domain of
+# two or more dot-separated labels (letters, digits, inner hyphens). Non-ASCII letters are allowed
+# in both (RFC 6531: ``chloé@example.com``, as in the demo); whitespace, control and invisible
+# format characters never are (addresses go into mail headers), nor quoted local parts or
+# address literals. Written for Python's ``re`` and ECMA-262 alike (the document's dialect), as
+# negated classes (cheap for generators); ``people.service.is_email`` admits all it admits.
+_NOT_VISIBLE = (  # C0 and space, DEL to NBSP, Unicode spaces, format characters, specials
+    "\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200f\\u2028-\\u202f"
+    "\\u205f-\\u206f\\u3000\\ufeff\\ufff0-\\uffff"
+)
+_ATOM = f'[^{_NOT_VISIBLE}"(),.:;<>@\\[\\\\\\]]+'  # RFC 5322 specials are not atext
+_LABEL_CHAR = f"[^{_NOT_VISIBLE}\\u0021-\\u002f\\u003a-\\u0040\\u005b-\\u0060\\u007b-\\u007e]"
+_LABEL = f"{_LABEL_CHAR}(?:-*{_LABEL_CHAR})*"
+EMAIL_PATTERN = f"^{_ATOM}(?:\\.{_ATOM})*@{_LABEL}(?:\\.{_LABEL})+$(?!\\n)"
+Email = Annotated[
+    str,
+    Meta(
+        max_length=320,
+        pattern=EMAIL_PATTERN,
+        extra_json_schema={"format": "email"},
+        description="An email address `local@domain`, at most 320 characters: an unquoted "
+        "local part (dot-separated atoms, RFC 5322) and a domain of two or more dot-separated "
+        "labels. Internationalized addresses (RFC 6531, e.g. `chloé@example.com`) are accepted "
+        "too; whitespace, control characters, quoted local parts and address literals are not "
+        "(400). Compared case-insensitively.",
+        examples=["brenda.song@example.com"],
+    ),
+]
+Int32 = Annotated[int, Meta(ge=0, le=2_147_483_647)]
+
+DATE_TIME_TEXT = (
+    "An RFC 3339 date-time, e.g. `2020-05-15T20:30:00-08:00`. Upstream takes any ISO 8601 "
+    "date-time, so these are accepted too: no seconds (`2020-05-15T20:30-08:00`), no offset "
+    "(`2020-05-15T20:30:00`, read in {local}), an offset without colon or minutes (`-0800`, "
+    "`-08`), a space for `T`, a decimal comma. Other ISO 8601 forms (a date alone, week or "
+    "ordinal dates, the basic format `20200515T203000Z`) and surrounding spaces are refused "
+    "(400), as are times before 1970 or after 9999. Seconds and fractions are dropped: times "
+    "count to the minute."
+)
+MEETING_TIME_TEXT = DATE_TIME_TEXT.format(local="`timezone`")
+DateTime = Annotated[
+    str,
+    Meta(
+        extra_json_schema={"format": "date-time"},
+        description=MEETING_TIME_TEXT,
+        examples=["2020-05-15T20:30:00-08:00"],
+    ),
+]
+TimeZone = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        description="An IANA time zone name (tz database), e.g. `America/New_York`, "
+        "`Europe/Paris` or `UTC`; anything else is 400. When creating, `UTC` if absent. Times "
+        "without an offset are read in it, and the meeting's times are shown in it.",
+        examples=["America/New_York"],
+    ),
+]
+Password = Annotated[str, Meta(min_length=1, max_length=64)]
+Recurrence = Annotated[
+    str,
+    Meta(
+        max_length=1024,
+        description="An RFC 5545 RRULE (`FREQ=DAILY`, `WEEKLY`, `MONTHLY` or `YEARLY`), e.g. "
+        "`FREQ=WEEKLY;BYDAY=MO;COUNT=10`. On update, an empty string makes the series "
+        "a single meeting.",
+        examples=["FREQ=DAILY;INTERVAL=1;COUNT=20"],
+    ),
+]
 
 
 class Invitee(msgspec.Struct, rename="camel", omit_defaults=True):
     email: Email
-    display_name: Annotated[str, Meta(max_length=128, pattern=LINE_PATTERN)] | None = None
+    display_name: Annotated[str, Meta(max_length=128, pattern=LINE_PATTERN)] | UnsetType = UNSET
     co_host: bool = False
     panelist: bool = False
 
@@ -31,67 +107,88 @@ class BreakoutSessionInput(msgspec.Struct, rename="camel"):
 
 
 class MeetingOptions(msgspec.Struct, rename="camel", omit_defaults=True):
-    """Upstream settings kept and echoed back; they change no behaviour here."""
+    """Upstream settings kept and echoed back; they change no behaviour here.
 
-    enabled_auto_record_meeting: bool | None = None
-    allow_any_user_to_be_co_host: bool | None = None
-    enabled_join_before_host: bool | None = None
-    enable_connect_audio_before_host: bool | None = None
-    join_before_host_minutes: Annotated[int, Meta(ge=0, le=15)] | None = None
-    exclude_password: bool | None = None
-    public_meeting: bool | None = None
-    reminder_time: Annotated[int, Meta(ge=0)] | None = None
+    Upstream marks none of them nullable: absent means "not set", and ``null`` is refused.
+    """
+
+    enabled_auto_record_meeting: bool | UnsetType = UNSET
+    allow_any_user_to_be_co_host: bool | UnsetType = UNSET
+    enabled_join_before_host: bool | UnsetType = UNSET
+    enable_connect_audio_before_host: bool | UnsetType = UNSET
+    join_before_host_minutes: Annotated[int, Meta(ge=0, le=15)] | UnsetType = UNSET
+    exclude_password: bool | UnsetType = UNSET
+    public_meeting: bool | UnsetType = UNSET
+    reminder_time: Int32 | UnsetType = UNSET
     unlocked_meeting_join_security: (
-        Literal["allowJoin", "allowJoinWithLobby", "blockFromJoin"] | None
-    ) = None
-    session_type_id: int | None = None
-    scheduled_type: Literal["meeting", "webinar", "personalRoomMeeting"] | None = None
-    enable_automatic_lock: bool | None = None
-    automatic_lock_minutes: Annotated[int, Meta(ge=0)] | None = None
-    allow_first_user_to_be_co_host: bool | None = None
-    allow_authenticated_devices: bool | None = None
+        Literal["allowJoin", "allowJoinWithLobby", "blockFromJoin"] | UnsetType
+    ) = UNSET
+    session_type_id: Int32 | UnsetType = UNSET
+    scheduled_type: Literal["meeting", "webinar", "personalRoomMeeting"] | UnsetType = UNSET
+    enable_automatic_lock: bool | UnsetType = UNSET
+    automatic_lock_minutes: Int32 | UnsetType = UNSET
+    allow_first_user_to_be_co_host: bool | UnsetType = UNSET
+    allow_authenticated_devices: bool | UnsetType = UNSET
 
 
 # (attribute, JSON name) of every option field
 OPTION_FIELDS = tuple((f.name, f.encode_name) for f in msgspec.structs.fields(MeetingOptions))
 
 
-class CreateMeetingObject(MeetingOptions, kw_only=True):
+class HostEmail:
+    """``hostEmail`` in a body: absent, or an email (never null).
+
+    Each request struct declares the field as ``host_email_value`` (JSON ``hostEmail``), so that
+    ``host_email`` can answer ``str | None``, what ``run(host_email=...)`` takes.
+    """
+
+    __slots__ = ()
+    host_email_value: str | UnsetType
+
+    @property
+    def host_email(self) -> str | None:
+        return self.host_email_value or None
+
+
+HOST_EMAIL_FIELD = "hostEmail"
+
+
+class CreateMeetingObject(MeetingOptions, HostEmail, kw_only=True):
     title: Title
-    start: str
-    end: str
-    agenda: Agenda | None = None
-    password: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
-    timezone: str | None = None
-    recurrence: Annotated[str, Meta(max_length=1024)] | None = None
+    start: DateTime
+    end: DateTime
+    agenda: Agenda | UnsetType = UNSET
+    password: Password | UnsetType = UNSET
+    timezone: TimeZone | UnsetType = UNSET
+    recurrence: Recurrence | UnsetType = UNSET
     invitees: Annotated[list[Invitee], Meta(max_length=1000)] = []
-    enabled_breakout_sessions: bool | None = None
+    enabled_breakout_sessions: bool | UnsetType = UNSET
     breakout_sessions: list[BreakoutSessionInput] = []
     send_email: bool = True
-    host_email: Email | None = None
-    site_url: str | None = None
+    host_email_value: Email | UnsetType = msgspec.field(default=UNSET, name=HOST_EMAIL_FIELD)
+    site_url: str | UnsetType = UNSET
 
 
-class UpdateMeetingObject(MeetingOptions, kw_only=True):
-    title: Title | None = None
-    start: str | None = None
-    end: str | None = None
-    agenda: Agenda | None = None
-    password: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
-    timezone: str | None = None
-    recurrence: Annotated[str, Meta(max_length=1024)] | None = None
-    enabled_breakout_sessions: bool | None = None
+class UpdateMeetingObject(MeetingOptions, HostEmail, kw_only=True):
+    title: Title | UnsetType = UNSET
+    start: DateTime | UnsetType = UNSET
+    end: DateTime | UnsetType = UNSET
+    agenda: Agenda | UnsetType = UNSET
+    password: Password | UnsetType = UNSET
+    timezone: TimeZone | UnsetType = UNSET
+    recurrence: Recurrence | UnsetType = UNSET
+    enabled_breakout_sessions: bool | UnsetType = UNSET
     send_email: bool = True
-    host_email: Email | None = None
+    host_email_value: Email | UnsetType = msgspec.field(default=UNSET, name=HOST_EMAIL_FIELD)
 
 
 class EndMeetingRequestObject(msgspec.Struct, rename="camel"):
-    reason: str | None = None
+    reason: str | UnsetType = UNSET
 
 
-class UpdateMeetingBreakoutSessionsObject(msgspec.Struct, rename="camel"):
+class UpdateMeetingBreakoutSessionsObject(msgspec.Struct, HostEmail, rename="camel"):
     items: list[BreakoutSessionInput]
-    host_email: Email | None = None
+    host_email_value: Email | UnsetType = msgspec.field(default=UNSET, name=HOST_EMAIL_FIELD)
     send_email: bool = True
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import timezone as dt_timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
-from dateutil.parser import isoparse
+from msgspec import UNSET
 
 from breakouts.breakouts import repository as sessions_repo
 from breakouts.breakouts.rules import build_plan
@@ -40,21 +44,58 @@ MIN_DURATION = 10 * 60
 MAX_DURATION = 23 * 3600 + 59 * 60
 
 
+# RFC 3339 (section 5.6) and the ISO 8601 relaxations the document lists (DATE_TIME_TEXT): no
+# seconds, no offset, an offset without colon or minutes, a space for `T`, a decimal comma.
+_DATE_TIME = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})[Tt ]"
+    r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:[.,][0-9]+)?)?"
+    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<off_h>[0-9]{2})(?::?(?P<off_m>[0-9]{2}))?)?"
+)
+_LATEST = 253402300799  # 9999-12-31T23:59:59Z
+
+
 def parse_time(value: str, field: str, timezone: str) -> int:
-    """Any ISO 8601 date-time; without an offset it is read in ``timezone``. Truncated to the minute."""
+    """A date-time as /openapi.json describes it, in epoch seconds truncated to the minute.
+
+    Without an offset it is read in ``timezone``. A leap second (``:60``) falls in its minute.
+    """
+    m = _DATE_TIME.fullmatch(value)
+    if m is None:
+        raise BadRequest(f"'{field}' is not an RFC 3339 date-time: '{value}'.")
+    num = {k: int(v) for k, v in m.groupdict().items() if v is not None and v.isdigit()}
+    second, off_h, off_m = num.get("second", 0), num.get("off_h", 0), num.get("off_m", 0)
+    if num["year"] == 0:
+        raise BadRequest(f"'{field}' is out of range: '{value}'.")
+    if second > 60 or off_h > 23 or off_m > 59:
+        raise BadRequest(f"'{field}' is not an RFC 3339 date-time: '{value}'.")
+    tz: tzinfo
+    if m["sign"]:
+        sign = -1 if m["sign"] == "-" else 1
+        tz = dt_timezone(sign * timedelta(hours=off_h, minutes=off_m))
+    elif m["utc"]:
+        tz = UTC
+    else:
+        tz = _zone(timezone)
     try:
-        dt = isoparse(value.strip())
-    except (ValueError, OverflowError) as exc:
-        raise BadRequest(f"'{field}' is not an ISO 8601 date-time: '{value}'.") from exc
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=occurrences.zone(timezone))
+        y, mo, d, h, mi = (num[k] for k in ("year", "month", "day", "hour", "minute"))
+        dt = datetime(y, mo, d, h, mi, min(second, 59), tzinfo=tz)
+    except ValueError as exc:
+        raise BadRequest(f"'{field}' is not an RFC 3339 date-time: '{value}'.") from exc
     try:
         epoch = int(dt.timestamp())
     except (OverflowError, OSError, ValueError) as exc:
         raise BadRequest(f"'{field}' is out of range: '{value}'.") from exc
-    if not 0 < epoch < 253402300799:  # 9999-12-31
+    if not 0 < epoch < _LATEST:
         raise BadRequest(f"'{field}' is out of range: '{value}'.")
     return epoch - epoch % 60
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The meeting's time zone; 400 naming the field when it is not an IANA zone name."""
+    try:
+        return occurrences.zone(name)
+    except BadRequest:
+        raise BadRequest(f"'timezone' is not an IANA time zone name: '{name}'.") from None
 
 
 def _check_times(start: int, end: int, now: int) -> None:
@@ -70,7 +111,7 @@ def _options(body: msgspec.Struct) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, json_name in OPTION_FIELDS:
         value = getattr(body, name)
-        if value is not None:
+        if value is not UNSET:
             out[json_name] = value
     return out
 
@@ -102,6 +143,7 @@ async def _mail_everyone(ctx: Ctx, view: MeetingView, event: str, extra: dict[st
     recipients = outbox.distinct_recipients([view.series.host_email, *invitees])
     await outbox.enqueue(
         ctx.tx,
+        org_id=ctx.caller.org.id,
         event=event,
         meeting_id=view.ref.raw,
         recipients=[
@@ -117,8 +159,8 @@ async def _mail_everyone(ctx: Ctx, view: MeetingView, event: str, extra: dict[st
 
 
 async def create_meeting(ctx: Ctx, body: CreateMeetingObject) -> MeetingView:
-    timezone = body.timezone or "UTC"
-    occurrences.zone(timezone)
+    timezone = "UTC" if body.timezone is UNSET else body.timezone
+    _zone(timezone)
     start = parse_time(body.start, "start", timezone)
     end = parse_time(body.end, "end", timezone)
     _check_times(start, end, ctx.now)
@@ -135,7 +177,7 @@ async def create_meeting(ctx: Ctx, body: CreateMeetingObject) -> MeetingView:
         host_email=host.email,
         host_name=host.display_name,
         title=body.title,
-        agenda=body.agenda,
+        agenda=None if body.agenda is UNSET else body.agenda,
         password=body.password or new_password(),
         meeting_number=new_meeting_number(),
         host_key=new_host_key(),
@@ -146,6 +188,7 @@ async def create_meeting(ctx: Ctx, body: CreateMeetingObject) -> MeetingView:
         last_end_at=None if last is None else last + (end - start),
         breakouts_enabled=bool(body.enabled_breakout_sessions or plan),
         options=_options(body),
+        org_id=ctx.caller.org.id,
     )
     await repo.insert_series(ctx.tx, series, ctx.now)
     await repo.insert_invitees(ctx.tx, series.id, invitees)
@@ -163,7 +206,8 @@ def _invitees(body: CreateMeetingObject, host_email: str) -> list[InviteeRow]:
             raise BadRequest(f"'invitees[{n}].email' is not a valid email: '{i.email}'.")
         key = i.email.lower()
         if key != host_email.lower() and key not in out:
-            out[key] = InviteeRow(i.email, i.display_name, i.co_host)
+            name = None if i.display_name is UNSET else i.display_name
+            out[key] = InviteeRow(i.email, name, i.co_host)
     return list(out.values())
 
 
@@ -191,24 +235,24 @@ async def update_meeting(ctx: Ctx, meeting_id: str, body: UpdateMeetingObject) -
     if view.ref.kind == "scheduled":
         await _update_occurrence(ctx, view, body)
     else:
-        timezone = body.timezone or s.timezone
-        occurrences.zone(timezone)
-        start = parse_time(body.start, "start", timezone) if body.start else s.start_at
-        end = parse_time(body.end, "end", timezone) if body.end else start + s.duration
-        if body.start or body.end:
+        timezone = s.timezone if body.timezone is UNSET else body.timezone
+        _zone(timezone)
+        start = s.start_at if body.start is UNSET else parse_time(body.start, "start", timezone)
+        end = start + s.duration if body.end is UNSET else parse_time(body.end, "end", timezone)
+        if body.start is not UNSET or body.end is not UNSET:
             _check_times(start, end, ctx.now)
         elif end <= start:
             raise BadRequest("'end' must be after 'start'.")
         recurrence = s.recurrence
-        if body.recurrence is not None:
+        if body.recurrence is not UNSET:
             recurrence = body.recurrence.strip() or None
         last = occurrences.last_start(recurrence, start, timezone)
-        s.title = body.title if body.title is not None else s.title
-        s.agenda = body.agenda if body.agenda is not None else s.agenda
+        s.title = s.title if body.title is UNSET else body.title
+        s.agenda = s.agenda if body.agenda is UNSET else body.agenda
         s.password = body.password or s.password
         s.timezone, s.start_at, s.end_at, s.recurrence = timezone, start, end, recurrence
         s.last_end_at = None if last is None else last + (end - start)
-        if body.enabled_breakout_sessions is not None:
+        if body.enabled_breakout_sessions is not UNSET:
             s.breakouts_enabled = body.enabled_breakout_sessions
         s.options.update(_options(body))
         await repo.update_series(ctx.tx, s, ctx.now)
@@ -219,7 +263,8 @@ async def update_meeting(ctx: Ctx, meeting_id: str, body: UpdateMeetingObject) -
 
 
 async def _update_occurrence(ctx: Ctx, view: MeetingView, body: UpdateMeetingObject) -> None:
-    if body.start or body.end or body.timezone or body.recurrence:
+    changed = (body.start, body.end, body.timezone, body.recurrence)
+    if any(value is not UNSET for value in changed):
         raise BadRequest(
             "Changing 'start', 'end', 'timezone' or 'recurrence' of a single scheduled meeting "
             "is not supported; change the meeting series."
@@ -228,9 +273,9 @@ async def _update_occurrence(ctx: Ctx, view: MeetingView, body: UpdateMeetingObj
     assert occ is not None
     for name in ("title", "agenda", "password"):
         value = getattr(body, name)
-        if value is not None:
+        if value is not UNSET:
             occ.overrides[name] = value
-    if body.enabled_breakout_sessions is not None:
+    if body.enabled_breakout_sessions is not UNSET:
         if not occ.has_plan:
             occ.has_plan = True
             plan = await sessions_repo.list_sessions(ctx.tx, view.series.id, "")
