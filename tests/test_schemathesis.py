@@ -46,7 +46,7 @@ from breakouts.app import create_app
 from breakouts.clock import Clock
 from breakouts.config import Settings
 from breakouts.meetings import schemas
-from breakouts.people.service import is_email
+from breakouts.text import is_email
 from tests.conftest import DAY, HOUR, World, auth, iso, start_meeting
 
 HOST = "host@example.com"

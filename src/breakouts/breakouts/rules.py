@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from breakouts.breakouts.repository import Session
 from breakouts.errors import BadRequest
 from breakouts.ids import new_hex32
-from breakouts.people.service import is_email
+from breakouts.text import is_email
 
 MAX_SESSIONS = 100
 MAX_NAME = 255

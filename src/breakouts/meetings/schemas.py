@@ -16,26 +16,11 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from breakouts.text import LINE_PATTERN
+from breakouts.text import EMAIL_PATTERN, LINE_PATTERN
 
 Title = Annotated[str, Meta(min_length=1, max_length=128, pattern=LINE_PATTERN)]
 Agenda = Annotated[str, Meta(max_length=1300)]
 
-# An email address as the API takes it (``format: email`` plus this ``pattern`` in the document,
-# checked by the decoder): an unquoted RFC 5322 local part (dot-separated atoms) @ a domain of
-# two or more dot-separated labels (letters, digits, inner hyphens). Non-ASCII letters are allowed
-# in both (RFC 6531: ``chloé@example.com``, as in the demo); whitespace, control and invisible
-# format characters never are (addresses go into mail headers), nor quoted local parts or
-# address literals. Written for Python's ``re`` and ECMA-262 alike (the document's dialect), as
-# negated classes (cheap for generators); ``people.service.is_email`` admits all it admits.
-_NOT_VISIBLE = (  # C0 and space, DEL to NBSP, Unicode spaces, format characters, specials
-    "\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200f\\u2028-\\u202f"
-    "\\u205f-\\u206f\\u3000\\ufeff\\ufff0-\\uffff"
-)
-_ATOM = f'[^{_NOT_VISIBLE}"(),.:;<>@\\[\\\\\\]]+'  # RFC 5322 specials are not atext
-_LABEL_CHAR = f"[^{_NOT_VISIBLE}\\u0021-\\u002f\\u003a-\\u0040\\u005b-\\u0060\\u007b-\\u007e]"
-_LABEL = f"{_LABEL_CHAR}(?:-*{_LABEL_CHAR})*"
-EMAIL_PATTERN = f"^{_ATOM}(?:\\.{_ATOM})*@{_LABEL}(?:\\.{_LABEL})+$(?!\\n)"
 Email = Annotated[
     str,
     Meta(

@@ -38,7 +38,7 @@ from breakouts.meetings.view import (
     require_pre_meeting,
     view_of,
 )
-from breakouts.people.service import is_email
+from breakouts.text import is_email
 
 MIN_DURATION = 10 * 60
 MAX_DURATION = 23 * 3600 + 59 * 60

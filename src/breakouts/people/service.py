@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 
 from breakouts.clock import Clock
@@ -13,6 +12,7 @@ from breakouts.ids import new_person_uuid, person_api_id
 from breakouts.orgs.repository import DEFAULT_ORG
 from breakouts.people import repository as people
 from breakouts.people.repository import Person
+from breakouts.text import is_email
 
 READ_SCOPE = "meeting:schedules_read"
 WRITE_SCOPE = "meeting:schedules_write"
@@ -22,16 +22,10 @@ USER_SCOPES = [READ_SCOPE, WRITE_SCOPE]
 ADMIN_SCOPES = [ADMIN_READ_SCOPE, ADMIN_WRITE_SCOPE]
 KNOWN_SCOPES = frozenset(USER_SCOPES + ADMIN_SCOPES)
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-
 
 def hash_token(token: str) -> str:
     """Tokens are stored only as this hash."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def is_email(value: str) -> bool:
-    return len(value) <= 320 and EMAIL_RE.match(value) is not None
 
 
 def api_id(person: Person) -> str:
