@@ -22,6 +22,7 @@ from breakouts.app import create_app
 from breakouts.clock import Clock
 from breakouts.config import Settings
 from breakouts.db.migrate import upgrade
+from breakouts.mail import outbox
 from breakouts.orgs.repository import DEFAULT_ORG
 from breakouts.people import service as people
 
@@ -135,7 +136,25 @@ class World:
             conn.close()
 
     def outbox(self) -> list[dict[str, Any]]:
+        """Every outbox row, once the queued mail events are fanned out as a worker would."""
+        expand_events(self.db_path)
         return self.rows("SELECT * FROM outbox ORDER BY id")
+
+
+def expand_events(db_path: Path) -> int:
+    """Fan every queued mail event out into outbox rows (``outbox.fan_out``), on a connection
+    of the test's own, in one transaction, as ``outbox.expand`` does in a worker."""
+    conn = sqlite3.connect(db_path, timeout=10)
+    conn.row_factory = sqlite3.Row
+    try:
+        with conn:
+            events = conn.execute(outbox.EVENTS_SQL + " ORDER BY id").fetchall()
+            rows = outbox.fan_out(events)
+            conn.executemany(outbox.INSERT_SQL, rows)
+            conn.executemany("DELETE FROM mail_events WHERE id = ?", [(e["id"],) for e in events])
+        return len(rows)
+    finally:
+        conn.close()
 
 
 @pytest.fixture

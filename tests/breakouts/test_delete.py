@@ -88,7 +88,7 @@ async def test_default_send_email_queues_one_message_per_person(
     m = await meeting_with_plan(client, host, sendEmail=False)
     r = await client.delete(path(m["id"]), headers=auth(host))
     assert r.status_code == 204
-    rows = world.rows("SELECT recipient, event, status FROM outbox")
+    rows = world.outbox()
     assert sorted(x["recipient"].lower() for x in rows) == [
         "ana@example.com",
         "ben@example.com",
@@ -97,7 +97,7 @@ async def test_default_send_email_queues_one_message_per_person(
     ]
     assert {x["event"] for x in rows} == {"breakouts.deleted"}
     assert {x["status"] for x in rows} == {"pending"}
-    ids = world.rows("SELECT message_id FROM outbox")
+    ids = world.outbox()
     assert len({x["message_id"] for x in ids}) == 4
 
 

@@ -59,7 +59,7 @@ async def test_put_mails_host_and_each_invitee_once(
         {"name": "B", "invitees": [HOST.upper()]},
     ])  # fmt: skip
     assert r.status_code == 200
-    rows = world.rows("SELECT recipient, event, payload FROM outbox")
+    rows = world.outbox()
     assert sorted(x["recipient"].lower() for x in rows) == ["a@example.com", "b@example.com", HOST]
     assert {x["event"] for x in rows} == {"breakouts.updated"}
     await put(client, host, m["id"], [{"name": "C"}], sendEmail=False)

@@ -49,6 +49,7 @@ def seed(db_path: Path, *recipients: str, title: str = "Weekly sync") -> None:
                     recipients=[(r, {"role": "invitee", "session": "Room A"}) for r in recipients],
                     common=common, domain="example.webex.com", now=Clock().now_s(),
                 )  # fmt: skip
+                await outbox.expand(tx)  # as a worker's first step would: one row each
         finally:
             await db.close()
 

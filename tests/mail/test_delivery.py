@@ -49,6 +49,7 @@ async def queue(app: Starlette, *recipients: str, event: str = "breakouts.delete
             recipients=[(r, {"role": "invitee", "session": "Room A"}) for r in recipients],
             common=common, domain="example.webex.com", now=now,
         )  # fmt: skip
+        await outbox.expand(tx)  # as a worker's first step would: one row each
 
 
 def status(world: World) -> dict[str, tuple[str, int]]:

@@ -177,7 +177,7 @@ async def list_mail(request: Request) -> Response:
             status=q.get("status"),
         )
 
-    items = await _with_org(request, work, write=False)
+    items = await _with_org(request, work)  # writes: queued events are fanned out first
     return json_response({"items": items})
 
 

@@ -20,6 +20,7 @@ from breakouts.context import Ctx, Site
 from breakouts.db import Tx, from_json
 from breakouts.errors import BadRequest, Conflict, NotFound
 from breakouts.ids import new_person_uuid, org_api_id, parse_meeting_id, parse_org_api_id
+from breakouts.mail import outbox
 from breakouts.mail import repository as mail_repo
 from breakouts.mail.render import render as render_mail
 from breakouts.meetings import repository as meetings_repo
@@ -333,6 +334,7 @@ async def list_mail(
     event: str | None = None,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
+    await outbox.expand(tx, org_id=org.id, limit=1_000_000)  # what is queued shows at once
     rows = await mail_repo.list_org_messages(
         tx, org.id, to=to, meeting_id=meeting_id, event=event, status=status
     )

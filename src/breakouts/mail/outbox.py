@@ -1,8 +1,10 @@
 """Queueing email in the same transaction as the change that causes it.
 
-A row holds what the message must say (a JSON payload), not the rendered message: rendering
-happens in the worker, off the request path. ``Message-ID`` is fixed at enqueue time from the
-event id and the recipient, so every retry or duplicate delivery carries the same one.
+A change queues one *event* (``mail_events``: what happened, to whom, by whom) in its own
+transaction; a worker fans it out into one outbox row per recipient, holding what that message
+must say (a JSON payload), and renders it only when sending, off the request path. The
+``Message-ID`` of each is fixed by the event's key and the recipient's position, so every retry
+or duplicate delivery carries the same one.
 
 ``on_enqueue`` lets a worker in this process hear of new rows at once instead of at its next
 poll. The ring comes *before* the commit; that is harmless: on SQLite the worker's claim waits
@@ -63,36 +65,92 @@ async def enqueue(
     domain: str,
     now: int,
 ) -> int:
-    """One outbox row per (recipient, per-recipient payload); returns how many.
+    """Queue one event for its recipients (one row, whatever their number); returns how many.
 
-    ``now`` is the org's clock (the message's ``Date``); the row is due at once.
-
-    The payload is one JSON object: the event's common part is encoded once and each
-    recipient's own keys are spliced onto it (this runs inside the request, per recipient).
+    ``now`` is the org's clock (the messages' ``Date``). A mail worker fans the event out into
+    one outbox row per recipient (``expand``); the Message-ID of each is fixed by the event's
+    key and the recipient's position, so it is the same however often anything is retried.
     """
-    event_id = f"{random.getrandbits(128):032x}"  # unique, not secret
-    head = _encode({**common, "event": event})[:-1]  # b'{...' without its closing brace
-    rows = []
-    for position, (recipient, extra) in enumerate(recipients):
-        payload = (head + b"," + _encode({**extra, "to": recipient})[1:]).decode()
-        rows.append(
-            (
-                message_id(event_id, position, domain),
-                event,
-                meeting_id,
-                recipient,
-                payload,
-                now,
-                org_id,
-            )
-        )
-    # Due at once (0): ``now`` is the org's clock, which may run ahead of the worker's.
-    await tx.executemany(
-        "INSERT INTO outbox (message_id, event, meeting_id, recipient, payload, status,"
-        " attempts, next_attempt_at, created_at, org_id)"
-        " VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?)",
-        rows,
+    if not recipients:
+        return 0
+    await tx.execute(
+        "INSERT INTO mail_events (org_id, event, meeting_id, event_key, domain, common,"
+        " recipients, recipient_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        org_id,
+        event,
+        meeting_id,
+        f"{random.getrandbits(128):032x}",  # unique, not secret
+        domain,
+        _encode({**common, "event": event}).decode(),
+        _encode(recipients).decode(),
+        len(recipients),
+        now,
     )
     for listener in tuple(_listeners):
         listener()
+    return len(recipients)
+
+
+# The fan-out's statements, shared with anything that must expand events outside a worker.
+EVENTS_SQL = (
+    "SELECT id, org_id, event, meeting_id, event_key, domain, common, recipients, created_at"
+    " FROM mail_events"
+)
+# Due at once (0): ``created_at`` is the org's clock, which may run ahead of the worker's.
+INSERT_SQL = (
+    "INSERT INTO outbox (message_id, event, meeting_id, recipient, payload, status,"
+    " attempts, next_attempt_at, created_at, org_id)"
+    " VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?)"
+)
+
+
+def fan_out(events: Iterable[Any]) -> list[tuple[Any, ...]]:
+    """The outbox rows (``INSERT_SQL``'s parameters) of events read with ``EVENTS_SQL``.
+
+    Each recipient's payload is the event's common part with their own keys spliced on (the
+    common part is encoded once per event, not once per recipient).
+    """
+    rows: list[tuple[Any, ...]] = []
+    for e in events:
+        head = e["common"].encode()[:-1]  # b'{...' without its closing brace
+        for position, (recipient, extra) in enumerate(msgspec.json.decode(e["recipients"])):
+            payload = (head + b"," + _encode({**extra, "to": recipient})[1:]).decode()
+            rows.append(
+                (
+                    message_id(e["event_key"], position, e["domain"]),
+                    e["event"],
+                    e["meeting_id"],
+                    recipient,
+                    payload,
+                    e["created_at"],
+                    e["org_id"],
+                )
+            )
+    return rows
+
+
+async def expand(
+    tx: Tx, *, org_id: str | None = None, limit: int = 200, skip_locked: bool = False
+) -> int:
+    """Fan queued events out into outbox rows, one per recipient; returns how many rows.
+
+    The events are deleted in the same transaction that writes their rows, so each is expanded
+    exactly once: a crash before the commit leaves the event for the next worker, after it the
+    rows. ``org_id`` limits it to one org's events (the mail listings expand before reading).
+    """
+    lock = " FOR UPDATE SKIP LOCKED" if skip_locked else ""
+    where = "" if org_id is None else " WHERE org_id = ?"
+    args: list[Any] = [] if org_id is None else [org_id]
+    events = await tx.fetchall(f"{EVENTS_SQL}{where} ORDER BY id LIMIT ?{lock}", *args, limit)
+    if not events:
+        return 0
+    rows = fan_out(events)
+    await tx.executemany(INSERT_SQL, rows)
+    ids = [e["id"] for e in events]
+    await tx.execute(f"DELETE FROM mail_events WHERE id IN ({', '.join('?' * len(ids))})", *ids)
     return len(rows)
+
+
+async def queued_recipients(tx: Tx) -> int:
+    """Messages still inside events, not yet fanned out (part of the queue's depth)."""
+    return int(await tx.fetchval("SELECT COALESCE(SUM(recipient_count), 0) FROM mail_events"))

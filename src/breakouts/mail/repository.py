@@ -219,6 +219,7 @@ async def get_org_message(tx: Tx, org_id: str, outbox_id: int) -> dict[str, Any]
 
 async def delete_org_messages(tx: Tx, org_id: str) -> int:
     """Forget an org's mail, whatever its status (its test is over with it)."""
+    await tx.execute("DELETE FROM mail_events WHERE org_id = ?", org_id)
     return await tx.execute("DELETE FROM outbox WHERE org_id = ?", org_id)
 
 
@@ -287,5 +288,8 @@ async def counts(tx: Tx) -> Counts:
         "SELECT name, value FROM mail_counters WHERE name IN ('sent', 'captured', 'retried')"
     )
     values = {r["status"]: int(r["n"]) for r in live}
+    # Messages still inside queued events (not yet fanned out) are pending too.
+    unexpanded = await tx.fetchval("SELECT COALESCE(SUM(recipient_count), 0) FROM mail_events")
+    values["pending"] = values.get("pending", 0) + int(unexpanded)
     values.update({r["name"]: int(r["value"]) for r in totals})
     return Counts(**values)

@@ -2,7 +2,8 @@
 
 One cycle (``run_once``):
 
-1. *claim*, in a short write transaction: due rows become ``sending`` with a lease and one more
+1. *claim*, in a short write transaction: queued events are fanned out into one row per
+   recipient (``outbox.expand``), then due rows become ``sending`` with a lease and one more
    attempt (``repository.claim``);
 2. *deliver*, with no transaction open (SQLite runs inline on the event loop: holding it during
    SMTP I/O would stall every request), spread over the sender's lanes (SMTP connections);
@@ -115,6 +116,9 @@ class MailWorker:
         async with self.db.transaction() as tx:
             # Read inside the transaction: time spent waiting for the lock must not eat the lease.
             now, claimed_at = self.clock.now_s(), monotonic()
+            # Events queued by requests become one row per recipient first (exactly once: the
+            # events go in this same transaction).
+            await outbox.expand(tx, limit=s.mail_batch_size, skip_locked=self.skip_locked)
             batch = await repo.claim(
                 tx,
                 now=now,

@@ -109,7 +109,9 @@ async def delete_everything(tx: Tx, org_id: str) -> None:
     await tx.execute(
         "DELETE FROM tokens WHERE person_id IN (SELECT id FROM people WHERE org_id = ?)", org_id
     )
-    for table in ("meeting_series", "people", "outbox", "audit_log", "faults", "journal"):
+    for table in (
+        "meeting_series", "people", "mail_events", "outbox", "audit_log", "faults", "journal",
+    ):  # fmt: skip
         await tx.execute(f"DELETE FROM {table} WHERE org_id = ?", org_id)
     await tx.execute("DELETE FROM orgs WHERE id = ?", org_id)
 
@@ -118,7 +120,8 @@ async def delete_all(tx: Tx) -> None:
     """Every row of every table (a reset): the caller then creates the default org again."""
     for table in (
         "breakout_sessions", "instances", "occurrences", "meeting_invitees", "tokens",
-        "meeting_series", "people", "outbox", "audit_log", "faults", "journal", "orgs",
+        "meeting_series", "people", "mail_events", "outbox", "audit_log", "faults", "journal",
+        "orgs",
     ):  # fmt: skip
         await tx.execute(f"DELETE FROM {table}")
     await tx.execute("UPDATE mail_counters SET value = 0")
