@@ -46,7 +46,11 @@ async def test_openapi_lists_every_implemented_operation(client: httpx.AsyncClie
         "listBreakoutSessions",
         "updateBreakoutSessions",
         "deleteBreakoutSessions",
+        "getMyOwnDetails",
+        "listPeople",
+        "getPersonDetails",
     }
+    assert not any(path.startswith("/_control") for path in doc["paths"])  # off by default
 
 
 async def test_docs_page_is_served_offline_with_authorize(client: httpx.AsyncClient) -> None:

@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        *docs_routes(),
+        *docs_routes(control=bool(settings.control_token)),
     ]
     app = App(routes=routes, lifespan=lifespan)
     app.hot_routes = breakout_routes

@@ -9,6 +9,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
+from breakouts.control.openapi import TAG, TAG_TEXT, control_document
 from breakouts.openapi import build_openapi
 
 _PAGE = """<!doctype html>
@@ -22,8 +23,16 @@ window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
 </script></body></html>"""
 
 
-def docs_routes() -> list[Route | Mount]:
-    document = msgspec.json.encode(build_openapi())
+def docs_routes(*, control: bool = False) -> list[Route | Mount]:
+    """/docs and /openapi.json; with ``control``, the control plane is documented too."""
+    spec = build_openapi()
+    if control:
+        paths, schemas, scheme = control_document()
+        spec["paths"].update(paths)
+        spec["components"]["schemas"].update(schemas)
+        spec["components"]["securitySchemes"]["operator"] = scheme
+        spec["tags"] = [*spec.get("tags", []), {"name": TAG, "description": TAG_TEXT}]
+    document = msgspec.json.encode(spec)
 
     async def openapi_json(request: Request) -> Response:
         return Response(document, media_type="application/json")

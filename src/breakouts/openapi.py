@@ -1,8 +1,8 @@
 """The OpenAPI 3.0.3 document served at /openapi.json, built from the msgspec schemas.
 
-Operation ids and parameters are the upstream ones (official Webex spec, CC BY 4.0, see
-shared/reference). 3.0.3 rather than 3.1 because the offline Swagger UI we ship (4.15) renders
-3.0 only; msgspec's ``anyOf [X, null]`` becomes ``nullable``.
+Operation ids and parameters are the upstream ones (the official Webex OpenAPI, CC BY 4.0; a
+trimmed copy is test data in tests/data). 3.0.3 rather than 3.1 because the offline Swagger UI
+we ship (4.15) renders 3.0 only; msgspec's ``anyOf [X, null]`` becomes ``nullable``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from breakouts.meetings.schemas import (
     UpdateMeetingBreakoutSessionsObject,
     UpdateMeetingObject,
 )
+from breakouts.people.schemas import PeopleList, PersonObject
 
-_REF = "#/components/schemas/{name}"
+REF = "#/components/schemas/{name}"
 
 ERROR_TEXT = {
     "400": "Bad Request: invalid parameter or body; the message names the field.",
@@ -51,10 +52,10 @@ NOT_PRODUCED = (
 )
 
 
-def _to_30(node: Any) -> Any:
+def to_30(node: Any) -> Any:
     """JSON Schema 2020-12 (msgspec) -> OpenAPI 3.0 schema objects."""
     if isinstance(node, list):
-        return [_to_30(n) for n in node]
+        return [to_30(n) for n in node]
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
@@ -62,9 +63,9 @@ def _to_30(node: Any) -> Any:
         if key == "title" and isinstance(value, str):
             continue  # msgspec's annotation (the struct's name), not a field called "title"
         if key == "properties":
-            out[key] = {name: _to_30(schema) for name, schema in value.items()}
+            out[key] = {name: to_30(schema) for name, schema in value.items()}
         else:
-            out[key] = _to_30(value)
+            out[key] = to_30(value)
     examples = out.pop("examples", None)
     if isinstance(examples, list) and examples:
         out["example"] = examples[0]  # 3.0 has one `example` where 2020-12 has `examples`
@@ -83,12 +84,12 @@ def _to_30(node: Any) -> Any:
     return out
 
 
-def _errors(codes: list[str]) -> dict[str, Any]:
+def errors(codes: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for code in codes:
         resp: dict[str, Any] = {
             "description": ERROR_TEXT[code],
-            "content": {"application/json": {"schema": {"$ref": _REF.format(name="ErrorObject")}}},
+            "content": {"application/json": {"schema": {"$ref": REF.format(name="ErrorObject")}}},
             "headers": {"TrackingID": {"schema": {"type": "string"}}},
         }
         if code in _RETRY:
@@ -100,7 +101,7 @@ def _errors(codes: list[str]) -> dict[str, Any]:
     return out
 
 
-def _ok(
+def ok(
     code: str, description: str, schema: str | None, headers: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     resp: dict[str, Any] = {
@@ -108,11 +109,11 @@ def _ok(
         "headers": {"TrackingID": {"schema": {"type": "string"}}, **(headers or {})},
     }
     if schema:
-        resp["content"] = {"application/json": {"schema": {"$ref": _REF.format(name=schema)}}}
+        resp["content"] = {"application/json": {"schema": {"$ref": REF.format(name=schema)}}}
     return {code: resp}
 
 
-def _param(
+def param(
     name: str, where: str, description: str, schema: dict[str, Any], required: bool = False
 ) -> dict[str, Any]:
     return {
@@ -124,7 +125,7 @@ def _param(
     }
 
 
-MEETING_ID = _param(
+MEETING_ID = param(
     "meetingId",
     "path",
     "Meeting series, scheduled meeting (`{series}_{YYYYMMDDTHHMMSSZ}`) or "
@@ -134,13 +135,13 @@ MEETING_ID = _param(
 )
 # Not `format: email` (unlike `hostEmail` in a body): the value is only looked up, with an admin
 # scope (an unknown or malformed address is then 404), and ignored otherwise.
-HOST_EMAIL_Q = _param(
+HOST_EMAIL_Q = param(
     "hostEmail",
     "query",
     "With an admin scope: act on behalf of this host (an email; unknown: 404). Ignored otherwise.",
     {"type": "string", "example": "john.andersen@example.com"},
 )
-HOST_EMAIL_H = _param(
+HOST_EMAIL_H = param(
     "hostEmail",
     "header",
     "With an admin scope: act on behalf of this host (an email; unknown: 404; upstream sends "
@@ -148,7 +149,7 @@ HOST_EMAIL_H = _param(
     {"type": "string", "example": "john.andersen@example.com"},
 )
 RANGE_TIME = DATE_TIME_TEXT.format(local="UTC")
-SEND_EMAIL = _param(
+SEND_EMAIL = param(
     "sendEmail",
     "query",
     "Whether to email the host and invitees (`true`/`false`, any letter case). Default true.",
@@ -160,9 +161,54 @@ _COMMON = ["400", "401", "403", "404", "423", "429", "500", "503", "504"]
 _BODY = ["413", "415"]
 
 
-def _body(name: str, media: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
-    schema = {"$ref": _REF.format(name=name)}
+def body(name: str, media: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
+    schema = {"$ref": REF.format(name=name)}
     return {"required": True, "content": {m: {"schema": schema} for m in media}}
+
+
+def _people_paths() -> dict[str, Any]:
+    """The upstream People API operations served here (read-only, the caller's org)."""
+    person = ok("200", "The person.", "PersonObject")
+    codes = errors(["400", "401", "403", "404", "429", "500", "503", "504"])
+    return {
+        "/v1/people/me": {
+            "get": {
+                "operationId": "getMyOwnDetails",
+                "summary": "Get My Own Details",
+                "description": "The token's owner: the first call most clients make.",
+                "tags": ["People"],
+                "responses": {**person, **codes},
+            }
+        },
+        "/v1/people": {
+            "get": {
+                "operationId": "listPeople",
+                "summary": "List People",
+                "description": "People of the caller's org, by email or by ids (all without).",
+                "tags": ["People"],
+                "parameters": [
+                    param("email", "query", "An email address.", {"type": "string"}),
+                    param("id", "query", "Person ids, comma-separated.", {"type": "string"}),
+                    param(
+                        "max",
+                        "query",
+                        "At most this many (1-1000, default 100).",
+                        {"type": "integer", "minimum": 1, "maximum": 1000},
+                    ),
+                ],
+                "responses": {**ok("200", "The people found.", "PeopleList"), **codes},
+            }
+        },
+        "/v1/people/{personId}": {
+            "get": {
+                "operationId": "getPersonDetails",
+                "summary": "Get Person Details",
+                "tags": ["People"],
+                "parameters": [param("personId", "path", "A person id.", {"type": "string"}, True)],
+                "responses": {**person, **codes},
+            }
+        },
+    }
 
 
 def build_openapi() -> dict[str, Any]:
@@ -176,8 +222,10 @@ def build_openapi() -> dict[str, Any]:
             BreakoutSessionsObject,
             EndMeetingRequestObject,
             ErrorObject,
+            PersonObject,
+            PeopleList,
         ],
-        ref_template=_REF,
+        ref_template=REF,
     )
     link = {
         "Link": {
@@ -192,7 +240,7 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "List Meetings",
                 "tags": ["Meetings"],
                 "parameters": [
-                    _param(
+                    param(
                         "meetingType",
                         "query",
                         "meetingSeries (default), scheduledMeeting or meeting.",
@@ -201,7 +249,7 @@ def build_openapi() -> dict[str, Any]:
                             "enum": ["meetingSeries", "scheduledMeeting", "meeting"],
                         },
                     ),
-                    _param(
+                    param(
                         "state",
                         "query",
                         "Only meetings in this state.",
@@ -219,13 +267,13 @@ def build_openapi() -> dict[str, Any]:
                             ],
                         },
                     ),
-                    _param(
+                    param(
                         "meetingSeriesId",
                         "query",
                         "Occurrences and instances of this series.",
                         {"type": "string", "pattern": "^[0-9a-f]{32}$"},
                     ),
-                    _param(
+                    param(
                         "from",
                         "query",
                         "Start of the range (inclusive). " + RANGE_TIME,
@@ -235,7 +283,7 @@ def build_openapi() -> dict[str, Any]:
                             "example": "2019-03-18T09:30:00Z",
                         },
                     ),
-                    _param(
+                    param(
                         "to",
                         "query",
                         "End of the range (exclusive); not before `from`. " + RANGE_TIME,
@@ -245,13 +293,13 @@ def build_openapi() -> dict[str, Any]:
                             "example": "2019-03-25T09:30:00Z",
                         },
                     ),
-                    _param(
+                    param(
                         "max",
                         "query",
                         "Page size, 1 to 100 (default 10).",
                         {"type": "integer", "minimum": 1, "maximum": 100},
                     ),
-                    _param(
+                    param(
                         "offset",
                         "query",
                         "Paging position (follow the `Link` header instead).",
@@ -259,16 +307,16 @@ def build_openapi() -> dict[str, Any]:
                     ),
                     HOST_EMAIL_Q,
                 ],
-                "responses": {**_ok("200", "Meetings.", "MeetingsList", link), **_errors(_COMMON)},
+                "responses": {**ok("200", "Meetings.", "MeetingsList", link), **errors(_COMMON)},
             },
             "post": {
                 "operationId": "createMeeting",
                 "summary": "Create a Meeting",
                 "tags": ["Meetings"],
-                "requestBody": _body("CreateMeetingObject"),
+                "requestBody": body("CreateMeetingObject"),
                 "responses": {
-                    **_ok("200", "The new meeting series.", "MeetingObject"),
-                    **_errors(_COMMON + _BODY),
+                    **ok("200", "The new meeting series.", "MeetingObject"),
+                    **errors(_COMMON + _BODY),
                 },
             },
         },
@@ -279,20 +327,20 @@ def build_openapi() -> dict[str, Any]:
                 "tags": ["Meetings"],
                 "parameters": [
                     MEETING_ID,
-                    _param("current", "query", "Accepted for compatibility.", BOOL_Q),
+                    param("current", "query", "Accepted for compatibility.", BOOL_Q),
                     HOST_EMAIL_Q,
                 ],
-                "responses": {**_ok("200", "The meeting.", "MeetingObject"), **_errors(_COMMON)},
+                "responses": {**ok("200", "The meeting.", "MeetingObject"), **errors(_COMMON)},
             },
             "put": {
                 "operationId": "updateMeeting",
                 "summary": "Update a Meeting",
                 "tags": ["Meetings"],
                 "parameters": [MEETING_ID],
-                "requestBody": _body("UpdateMeetingObject"),
+                "requestBody": body("UpdateMeetingObject"),
                 "responses": {
-                    **_ok("200", "The updated meeting.", "MeetingObject"),
-                    **_errors([*_COMMON, "409", *_BODY]),
+                    **ok("200", "The updated meeting.", "MeetingObject"),
+                    **errors([*_COMMON, "409", *_BODY]),
                 },
             },
             "patch": {
@@ -300,12 +348,12 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "Patch a Meeting",
                 "tags": ["Meetings"],
                 "parameters": [MEETING_ID],
-                "requestBody": _body(
+                "requestBody": body(
                     "UpdateMeetingObject", ("application/json", "application/json-patch+json")
                 ),
                 "responses": {
-                    **_ok("200", "The updated meeting.", "MeetingObject"),
-                    **_errors([*_COMMON, "409", *_BODY]),
+                    **ok("200", "The updated meeting.", "MeetingObject"),
+                    **errors([*_COMMON, "409", *_BODY]),
                 },
             },
             "delete": {
@@ -313,7 +361,7 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "Delete a Meeting",
                 "tags": ["Meetings"],
                 "parameters": [MEETING_ID, HOST_EMAIL_Q, SEND_EMAIL],
-                "responses": {**_ok("204", "Deleted.", None), **_errors([*_COMMON, "409"])},
+                "responses": {**ok("204", "Deleted.", None), **errors([*_COMMON, "409"])},
             },
         },
         "/v1/meetings/{meetingId}/end": {
@@ -322,8 +370,8 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "End a Meeting",
                 "tags": ["Meetings"],
                 "parameters": [MEETING_ID, HOST_EMAIL_Q],
-                "requestBody": {**_body("EndMeetingRequestObject"), "required": False},
-                "responses": {**_ok("204", "Ended.", None), **_errors([*_COMMON, "409", *_BODY])},
+                "requestBody": {**body("EndMeetingRequestObject"), "required": False},
+                "responses": {**ok("204", "Ended.", None), **errors([*_COMMON, "409", *_BODY])},
             },
         },
         "/v1/meetings/{meetingId}/breakoutSessions": {
@@ -333,8 +381,8 @@ def build_openapi() -> dict[str, Any]:
                 "tags": ["Breakout Sessions"],
                 "parameters": [MEETING_ID, HOST_EMAIL_H],
                 "responses": {
-                    **_ok("200", "The breakout sessions.", "BreakoutSessionsObject"),
-                    **_errors(_COMMON),
+                    **ok("200", "The breakout sessions.", "BreakoutSessionsObject"),
+                    **errors(_COMMON),
                 },
             },
             "put": {
@@ -342,12 +390,12 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "Update Meeting Breakout Sessions",
                 "tags": ["Breakout Sessions"],
                 "parameters": [MEETING_ID, HOST_EMAIL_H],
-                "requestBody": _body("UpdateMeetingBreakoutSessionsObject"),
+                "requestBody": body("UpdateMeetingBreakoutSessionsObject"),
                 "responses": {
-                    **_ok(
+                    **ok(
                         "200", "The new breakout sessions, with new ids.", "BreakoutSessionsObject"
                     ),
-                    **_errors([*_COMMON, "409", *_BODY]),
+                    **errors([*_COMMON, "409", *_BODY]),
                 },
             },
             "delete": {
@@ -360,15 +408,16 @@ def build_openapi() -> dict[str, Any]:
                 "tags": ["Breakout Sessions"],
                 "parameters": [MEETING_ID, SEND_EMAIL, HOST_EMAIL_H],
                 "responses": {
-                    **_ok("204", "Deleted (empty body).", None),
-                    **_errors([*_COMMON, "409"]),
+                    **ok("204", "Deleted (empty body).", None),
+                    **errors([*_COMMON, "409"]),
                 },
             },
         },
     }
+    paths.update(_people_paths())
     for ops in paths.values():
         for op in ops.values():
-            op["responses"].update(_errors(["405"]))
+            op["responses"].update(errors(["405"]))
             op["security"] = [{"bearer": []}]
     return {
         "openapi": "3.0.3",
@@ -380,9 +429,14 @@ def build_openapi() -> dict[str, Any]:
             "API. Operation ids follow the official Webex OpenAPI (CC BY 4.0).\n\n" + NOT_PRODUCED,
         },
         "servers": [{"url": "/"}],
+        "tags": [
+            {"name": "Meetings"},
+            {"name": "Breakout Sessions"},
+            {"name": "People", "description": "Read-only: the caller's org's people."},
+        ],
         "paths": paths,
         "components": {
-            "schemas": _to_30(components),
+            "schemas": to_30(components),
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

@@ -58,3 +58,31 @@ async def test_an_unknown_org_is_404(client: httpx.AsyncClient) -> None:
     """A malformed or unknown org id in a control path is a 404 naming it."""
     for org in ("not-an-org", "Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi8xMjM"):
         assert_error(await client.get(f"/_control/orgs/{org}/clock", headers=op()), 404, org)
+
+
+async def test_the_control_plane_is_documented_under_its_own_tag(client: httpx.AsyncClient) -> None:
+    """/openapi.json lists every /_control path under one tag that says it is not Webex."""
+    doc = (await client.get("/openapi.json")).json()
+    control = {p: ops for p, ops in doc["paths"].items() if p.startswith("/_control")}
+    assert set(control) == {
+        "/_control/orgs", "/_control/orgs/{orgId}", "/_control/reset",
+        "/_control/orgs/{orgId}/people", "/_control/orgs/{orgId}/clock",
+        "/_control/meetings/{meetingId}/start", "/_control/orgs/{orgId}/faults",
+        "/_control/orgs/{orgId}/faults/{faultId}", "/_control/orgs/{orgId}/mail",
+        "/_control/orgs/{orgId}/mail/{mailId}", "/_control/orgs/{orgId}/requests",
+    }  # fmt: skip
+    tags = {t for ops in control.values() for op in ops.values() for t in op["tags"]}
+    assert tags == {"Control plane (not part of Webex)"}
+    [tag] = [t for t in doc["tags"] if t["name"] in tags]
+    assert "not part of the Webex API" in tag["description"]
+    assert all(
+        op["security"] == [{"operator": []}] for ops in control.values() for op in ops.values()
+    )
+    for ops in control.values():
+        for operation in ops.values():
+            for resp in operation["responses"].values():
+                for media in resp.get("content", {}).values():
+                    ref = media["schema"].get("$ref", "")
+                    assert ref.rsplit("/", 1)[-1] in doc["components"]["schemas"], ref
+    r = await client.get("/docs")
+    assert r.status_code == 200 and "/openapi.json" in r.text

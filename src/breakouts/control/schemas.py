@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from breakouts.meetings.schemas import CreateMeetingObject
+from breakouts.meetings.schemas import CreateMeetingObject, MeetingObject
 from breakouts.text import LINE_PATTERN
 
 Name = Annotated[str, Meta(min_length=1, max_length=128, pattern=LINE_PATTERN)]
@@ -41,3 +41,91 @@ class FaultSpec(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     probability: Annotated[float, Meta(gt=0, le=1)] = 1.0
     count: Annotated[int, Meta(ge=1)] | None = None
     latency_ms: Annotated[int, Meta(ge=0, le=60000)] | None = None
+
+
+# --- answers (documentation: /openapi.json under the control plane's tag) ------------------------
+
+
+class PersonCreated(msgspec.Struct, rename="camel"):
+    id: str
+    email: str
+    display_name: str
+    admin: bool
+    token: str
+
+
+class OrgCreated(msgspec.Struct):
+    id: str
+    name: str
+    journal: bool
+    people: list[PersonCreated]
+    meetings: list[MeetingObject]
+
+
+class OrgObject(msgspec.Struct, rename="camel"):
+    id: str
+    name: str
+    journal: bool
+    now: str
+    offset_seconds: int
+    created: str
+
+
+class OrgsList(msgspec.Struct):
+    items: list[OrgObject]
+
+
+class ClockObject(msgspec.Struct, rename="camel"):
+    now: str
+    offset_seconds: int
+
+
+class FaultObject(msgspec.Struct, rename="camel", omit_defaults=True):
+    id: str
+    operation: str
+    probability: float
+    remaining: int | None
+    status: int | None = None
+    retry_after: int | None = None
+    message: str | None = None
+    latency_ms: int | None = None
+
+
+class FaultsList(msgspec.Struct):
+    items: list[FaultObject]
+
+
+class MailObject(msgspec.Struct, rename="camel"):
+    id: str
+    message_id: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    event: str
+    meeting_id: str
+    status: str
+    attempts: int
+    created: str
+
+
+class MailList(msgspec.Struct):
+    items: list[MailObject]
+
+
+class JournalEntry(msgspec.Struct, rename="camel", omit_defaults=True):
+    time: str
+    method: str
+    path: str
+    query: str
+    operation_id: str
+    status: int
+    tracking_id: str
+    caller: str
+    host_email: str | None
+    duration_ms: float
+    fault: str | None = None
+
+
+class JournalList(msgspec.Struct):
+    items: list[JournalEntry]
