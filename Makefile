@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine with Python 3.11:
 #   make run    start the server on 127.0.0.1:8000 (SQLite file ./breakouts.db)
 #   make test   install what the tests need and run the whole suite
+# The CLI is then .venv/bin/breakouts (`source .venv/bin/activate` puts `breakouts` on the PATH).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,17 +10,22 @@ HOST   ?= 127.0.0.1
 
 .PHONY: run test lint bench clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+# pip is quiet and the first install takes a while: one line says so before anything starts.
+NEW_VENV := test -x $(BIN)/python || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip; }
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
-	touch $@
+$(VENV)/.installed: pyproject.toml
+	@echo "Installing breakouts and its dependencies into $(VENV)/ with pip" \
+	  "(about 40 s the first time; again only when pyproject.toml changes)..."
+	@$(NEW_VENV)
+	@$(BIN)/pip install --quiet -e .
+	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(VENV)/.installed $@
+$(VENV)/.installed-test: pyproject.toml
+	@echo "Installing breakouts, its dependencies and the test tools into $(VENV)/ with pip" \
+	  "(1-2 minutes the first time; again only when pyproject.toml changes)..."
+	@$(NEW_VENV)
+	@$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed
 	$(BIN)/breakouts serve --host $(HOST) --port $(PORT)
