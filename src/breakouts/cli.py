@@ -1,10 +1,12 @@
 """The ``breakouts`` command: serve, migrate, demo, people, tokens, meetings, and the control
-plane's actions (SPEC §10): orgs, reset, clock, faults, journal (mail: ``breakouts.mail.cli``).
+plane's actions: orgs, reset, clock, faults, journal (mail: ``breakouts.mail.cli``).
 
 Every command opens the database named by ``DATABASE_URL`` itself, so it works from any
-directory and beside a running server; a database that does not exist or is not migrated is
-said so in one line, and nothing is created (SPEC §12). Expected failures (an unknown org, a bad
-duration, a refusal of the service) are one line on stderr and exit code 1, never a traceback.
+directory and beside a running server. A database that does not exist, is not migrated or is
+locked is said so in one line that names it and says how to point at another, and nothing is
+created (only ``migrate`` and ``serve`` create one). Expected failures (bad arguments, an unknown
+org or meeting, a refusal of the service) are one line on stderr and a non-zero exit code (2:
+usage, 1: the rest), never a traceback.
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import ipaddress
 import json
 import math
+import os
 import re
 import secrets
+import shlex
+import shutil
+import socket
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
@@ -29,7 +36,7 @@ from breakouts.clock import Clock
 from breakouts.config import Settings
 from breakouts.context import Site
 from breakouts.db import Database, Tx, open_database
-from breakouts.errors import ApiError, BadRequest, NotFound
+from breakouts.errors import ApiError, BadRequest, GatewayTimeout, Locked, NotFound
 from breakouts.mail.cli import mail_app, worker
 
 if TYPE_CHECKING:
@@ -107,21 +114,104 @@ def _not_migrated(exc: BaseException) -> bool:
     )
 
 
+def _busy(exc: BaseException | None) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _url_from_environment() -> bool:
+    return any(name in os.environ for name in ("DATABASE_URL", "BREAKOUTS_DATABASE_URL"))
+
+
+def _database(url: str) -> str:
+    """The database ``url`` names, for messages: its file (absolute), else the URL itself."""
+    path = _sqlite_file(url)
+    if path is not None:
+        return str(path.resolve())
+    return url.split("@")[-1] if "://" in url else url  # never a password
+
+
+def _no_database(path: Path, url: str) -> str:
+    """A database file that is not there: which one was looked for, how to name the right one."""
+    if _url_from_environment():
+        return (
+            f"there is no database at {path.resolve()} (DATABASE_URL={url}):"
+            " set DATABASE_URL to the server's database, e.g. sqlite:////path/to/breakouts.db,"
+            " or run `breakouts migrate` to create a new one there"
+        )
+    return (
+        f"there is no database at {path.resolve()} (DATABASE_URL is not set: ./breakouts.db of"
+        " this directory): run this in the directory where the server runs, or set"
+        " DATABASE_URL=sqlite:////path/to/breakouts.db; `breakouts migrate` creates a new one"
+    )
+
+
+def _locked(where: str, config: Settings) -> str:
+    return (
+        f"the database at {where} is locked by another process (waited"
+        f" {config.lock_wait_ms / 1000:g} s); try again once it is free"
+        " (BREAKOUTS_LOCK_WAIT_MS waits longer)"
+    )
+
+
+def _check_file(path: Path) -> None:
+    """Fail in one line if ``path`` is not a migrated breakouts database (a directory, an empty
+    file, another program's database, not SQLite), before anything opens it for writing: such
+    a file is left exactly as it was."""
+    where = str(path.resolve())
+    point = "point DATABASE_URL at the server's database"
+    advice = f"{point}, or run `breakouts migrate`"
+    if path.is_dir():
+        fail(f"{where} is a directory, not a database: {point}")
+    wal = path.with_name(path.name + "-wal")
+    if path.stat().st_size == 0 and not (wal.exists() and wal.stat().st_size > 0):
+        fail(f"the database at {where} is empty (no breakouts tables): {advice}")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0)
+        try:
+            migrated = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if _busy(exc):
+            return  # opened for real, it waits for the lock like every writer, then says so
+        if "not a database" in str(exc):
+            fail(f"{where} is not a SQLite database: {point}")
+        return  # anything else is found, and said, when it is opened for real
+    if migrated is None:
+        fail(f"the database at {where} has no breakouts tables: {advice}")
+
+
 def run(work: Callable[[Database, Clock, Settings], Awaitable[T]]) -> T:
     """Open the database named by DATABASE_URL, run ``work``, report expected failures plainly.
 
-    A SQLite file that does not exist is not created; a database without the schema is named.
+    A SQLite file that does not exist is not created; a database without the schema, locked or
+    unreadable is named, in one line, with what to do.
     """
     config = settings()
     path = _sqlite_file(config.database_url)
-    if path is not None and not path.exists():
-        fail(f"there is no database at {path.resolve()}; run `breakouts migrate` to create it")
+    if path is not None:
+        if not path.exists():
+            fail(_no_database(path, config.database_url))
+        _check_file(path)
+    where = _database(config.database_url)
 
     async def main() -> T:
         try:
-            db = open_database(config.database_url)
+            db = open_database(
+                config.database_url,
+                lock_wait_ms=config.lock_wait_ms,
+                statement_timeout_ms=config.statement_timeout_ms,
+            )
         except ValueError as exc:
             fail(str(exc))
+        except ApiError as exc:  # the file could not be opened: say why
+            cause = exc.__cause__
+            if _busy(cause):
+                fail(_locked(where, config))
+            fail(f"cannot open the database at {where}: {cause or exc.message}")
         try:
             return await work(db, Clock(), config)
         finally:
@@ -129,13 +219,29 @@ def run(work: Callable[[Database, Clock, Settings], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
+    except Locked:
+        fail(_locked(where, config))
+    except GatewayTimeout:
+        fail(
+            f"a statement on the database at {where} ran past BREAKOUTS_STATEMENT_TIMEOUT_MS"
+            f" ({config.statement_timeout_ms} ms); try again once it is less busy"
+        )
     except ApiError as exc:
+        if exc.status >= 500:  # the database's, not the service's refusal
+            cause = exc.__cause__
+            fail(f"the database at {where} failed: {cause or exc.message}")
         fail(exc.message)
-    except sqlite3.OperationalError as exc:
-        if not _not_migrated(exc):
-            raise
-        where = path.resolve() if path is not None else "DATABASE_URL"
-        fail(f"the database at {where} is not migrated ({exc}); run `breakouts migrate`")
+    except sqlite3.Error as exc:
+        if _not_migrated(exc):
+            fail(
+                f"the database at {where} has no breakouts tables or not all of them ({exc}):"
+                " point DATABASE_URL at the server's database, or run `breakouts migrate`"
+            )
+        if _busy(exc):
+            fail(_locked(where, config))
+        fail(f"the database at {where} failed: {exc}")
+    except OverflowError as exc:  # a number SQLite cannot hold
+        fail(f"a number given is too large ({exc})")
 
 
 def _site(settings: Settings) -> Site:
@@ -224,42 +330,110 @@ def table(header: list[str], rows: list[list[Any]]) -> None:
         typer.echo("  ".join([*padded, row[-1]]).rstrip())
 
 
-_DURATION = re.compile(r"^(\d+)([smhdw]?)$")
+_DURATION = re.compile(r"^([0-9]{1,12})([smhdw]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_CENTURY = 36525 * 86400
 
 
-def parse_duration(text: str) -> int:
+def parse_duration(text: str, option: str | None = None) -> int:
     m = _DURATION.match(text.strip().lower())
     if m is None:
-        raise typer.BadParameter("use a number with s, m, h, d or w, e.g. 90d")
-    return int(m.group(1)) * _UNITS[m.group(2)]
+        raise typer.BadParameter("use a number with s, m, h, d or w, e.g. 90d", param_hint=option)
+    seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    if seconds > _CENTURY:
+        raise typer.BadParameter("at most a century (36525d)", param_hint=option)
+    return seconds
 
 
 @app.command()
 def migrate() -> None:
-    """Apply database migrations (idempotent)."""
+    """Create the database, or bring it up to date (idempotent)."""
+    typer.echo(f"the database at {_migrate()} is up to date")
+
+
+def _migrate() -> str:
+    """Create or upgrade the database of DATABASE_URL (failures in one line); which one it is."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
     from breakouts.db.migrate import upgrade
 
-    upgrade(settings().database_url)
-    typer.echo("database is up to date")
+    config = settings()
+    where = _database(config.database_url)
+    path = _sqlite_file(config.database_url)
+    if path is not None and not path.parent.is_dir():
+        fail(f"cannot create the database at {where}: there is no directory {path.parent}")
+    try:
+        upgrade(config.database_url)
+    except (SQLAlchemyError, sqlite3.Error, ImportError) as exc:
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        if _busy(cause):
+            fail(f"the database at {where} is locked by another process; try again once it is free")
+        fail(f"cannot migrate the database at {where}: {str(cause).splitlines()[0]}")
+    return where
+
+
+def command_line(*args: str) -> str:
+    """A shell line that runs ``breakouts ARGS`` on this database from any directory.
+
+    ``breakouts`` bare if that is the one on the PATH, else this one by its path (``make run``
+    does not put the venv's ``bin/`` on the PATH); the database by ``DATABASE_URL`` if it was
+    set, else by going to this directory, where ``./breakouts.db`` is.
+    """
+    exe = Path(sys.executable).parent / "breakouts"
+    on_path = shutil.which("breakouts")
+    cwd = Path.cwd()
+    if on_path is not None and Path(on_path).resolve() == exe.resolve():
+        program = "breakouts"
+    elif exe.is_relative_to(cwd) and not _url_from_environment():
+        program = str(exe.relative_to(cwd))
+    else:
+        program = str(exe)
+    line = shlex.join([program, *args])
+    if _url_from_environment():
+        url = settings().database_url
+        path = _sqlite_file(url)
+        if path is not None:
+            url = f"sqlite:///{path.resolve()}"
+        return f"DATABASE_URL={shlex.quote(url)} {line}"
+    return f"cd {shlex.quote(str(cwd))} && {line}"
+
+
+def _demo_site() -> Callable[[str], str]:
+    """Create the demo site if the database is empty. Returns what to say about it, given the
+    server's URL: its tokens and curl lines, or (it was there) how to get a fresh token."""
+    from breakouts.demo import Demo, create_demo, demo_host, describe, describe_existing
+
+    async def work(db: Database, clock: Clock, config: Settings) -> tuple[Demo | None, str | None]:
+        created = await create_demo(db, clock, _site(config))
+        return created, None if created is not None else await demo_host(db)
+
+    created, host = run(work)
+    if created is not None:
+        return lambda base_url: describe(created, base_url)
+    again = describe_existing(host, command_line("tokens", "create"))
+    return lambda base_url: again
 
 
 @app.command()
 def demo(base_url: str = "http://127.0.0.1:8000") -> None:
-    """Create the demo site if the database is empty, and print its tokens."""
-    from breakouts.demo import create_demo, describe
+    """Create the demo site if the database is empty and print its tokens; else how to get one."""
+    typer.echo(_demo_site()(base_url))
 
-    result = run(lambda db, clock, s: create_demo(db, clock, _site(s)))
-    if result is None:
-        typer.echo("The database already has people; the demo site was not created.")
-    else:
-        typer.echo(describe(result, base_url))
+
+def _local_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches a server listening on ``host``."""
+    with contextlib.suppress(ValueError):  # a name, not an address: as it is
+        if not host or ipaddress.ip_address(host).is_unspecified:  # every interface
+            host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[
+        int, typer.Option(help="Port to listen on (0: any free one).", min=0, max=65535)
+    ] = 8000,
     control_plane: Annotated[
         bool,
         typer.Option(
@@ -269,21 +443,45 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Migrate, create the demo site on first start, and serve the API."""
+    """Migrate, create the demo site on first start, and serve the API.
+
+    Once it listens it prints where (the API, /docs), and the demo site's tokens on the first
+    start or how to get a fresh token on later ones.
+    """
     import uvicorn
 
     from breakouts.app import create_app
 
     config = settings()
-    migrate()
-    demo(base_url=f"http://{host}:{port}")
-    root = config.public_url.rstrip("/") or f"http://{host}:{port}"
+    database = _migrate()
+    demo_text = _demo_site()
+    control_line = None
     if config.control_token:
-        typer.echo(f"control plane: {root}/_control, operator token from BREAKOUTS_CONTROL_TOKEN")
+        control_line = "operator token from BREAKOUTS_CONTROL_TOKEN"
     elif control_plane:
         token = secrets.token_urlsafe(32)
         config = Settings(control_token=token)
-        typer.echo(f"control plane: {root}/_control, operator token: {token}")
+        control_line = f"operator token: {token}"
+
+    def banner(bound_port: int) -> str:
+        local = _local_url(host, bound_port)
+        root = config.public_url.rstrip("/") or local
+        lines = [demo_text(root)]
+        if control_line is not None:
+            lines.append(f"control plane: {root}/_control, {control_line}")
+        lines.append(f"Database: {database} (up to date)")
+        lines.append(
+            f"Listening on {local}: the API at {local}/v1, interactive docs at {local}/docs"
+            " (Ctrl-C stops it)"
+        )
+        return "\n".join(lines)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # listening: now every line printed works
+                typer.echo(banner(self.servers[0].sockets[0].getsockname()[1]))
+
     app = create_app(config)
     # Everything alive now (imported modules, Alembic and SQLAlchemy from the migration, the
     # app) lives as long as the process: move it out of the collector's sight. Otherwise each
@@ -291,16 +489,22 @@ def serve(
     # the whole p99 (bench/README.md).
     gc.collect()
     gc.freeze()
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        lifespan="on",
+    server = Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level="warning",
+            lifespan="on",
+        )
     )
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:  # uvicorn said why (the port is taken, …)
+        raise typer.Exit(3)
 
 
 # --- people, tokens, meetings --------------------------------------------------------------------
@@ -335,7 +539,7 @@ def tokens_create(
     """Create a bearer token; it is printed once, alone on the last line."""
     from breakouts.people import service
 
-    seconds = parse_duration(expires_in) if expires_in else None
+    seconds = parse_duration(expires_in, "--expires-in") if expires_in else None
 
     async def work(tx: Tx, env: Env, found: Org) -> str:
         return await service.create_token(tx, env.clock, email, scope, seconds, org_id=found.id)
@@ -353,7 +557,16 @@ def meetings_start(meeting_id: str, as_json: JsonFlag = False) -> None:
     """
     from breakouts.control import service
 
-    meeting = control(lambda tx, env: service.start_meeting(tx, env, meeting_id))
+    async def start(tx: Tx, env: Env) -> dict[str, Any]:
+        try:
+            return await service.start_meeting(tx, env, meeting_id)
+        except NotFound:
+            where = _database(settings().database_url)
+            raise NotFound(
+                f"Meeting '{meeting_id}' was not found in the database at {where}."
+            ) from None
+
+    meeting = control(start)
     if as_json:
         echo_json(meeting)
     else:
@@ -527,6 +740,8 @@ def clock_set(
 
 # --- faults --------------------------------------------------------------------------------------
 
+MAX_COUNT = 1_000_000_000
+
 _FAULT_OPTIONS = {
     "status": "--status",
     "retryAfter": "--retry-after",
@@ -568,7 +783,9 @@ def faults_add(
     retry_after: Annotated[int | None, typer.Option(help="Retry-After seconds.")] = None,
     message: Annotated[str | None, typer.Option(help="The error body's message.")] = None,
     probability: Annotated[float, typer.Option(help="Chance of each request, (0, 1].")] = 1.0,
-    count: Annotated[int | None, typer.Option(help="Expire after this many hits.")] = None,
+    count: Annotated[
+        int | None, typer.Option(help="Expire after this many hits.", max=MAX_COUNT)
+    ] = None,
     latency_ms: Annotated[int | None, typer.Option(help="Delay the request this long.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -687,4 +904,18 @@ app.add_typer(mail_app, name="mail")
 
 
 def main() -> None:
-    app()
+    """The ``breakouts`` command. A usage error is one line too (Typer's own report is a box of
+    several lines): the message and where to find the command's help; exit code 2."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # click's ClickException, UsageError, BadParameter, …
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help has been printed
+            sys.exit(exc.exit_code)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        typer.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:  # a question answered no, or stdin closed
+        typer.echo("aborted: nothing was changed", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -10,10 +10,13 @@ from breakouts.clock import Clock
 from breakouts.context import Ctx, Site
 from breakouts.db import Database
 from breakouts.meetings import service as meetings
-from breakouts.meetings.schemas import BreakoutSessionInput, CreateMeetingObject, Invitee
+from breakouts.meetings.schemas import CreateMeetingObject, Invitee
 from breakouts.orgs.repository import DEFAULT_ORG, OrgState
 from breakouts.people import repository as people_repo
 from breakouts.people import service as people
+from breakouts.plans.schemas import BreakoutSessionInput
+
+HOST_EMAIL = "host@example.com"
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ async def create_demo(db: Database, clock: Clock, site: Site) -> Demo | None:
         if await people_repo.count(tx) > 0:
             return None
         admin = await people.add_person(tx, clock, "admin@example.com", "Avery Admin", True)
-        host = await people.add_person(tx, clock, "host@example.com", "Harper Host", False)
+        host = await people.add_person(tx, clock, HOST_EMAIL, "Harper Host", False)
         for email, name in (
             ("ana@example.com", "Ana"),
             ("ben@example.com", "Ben"),
@@ -66,6 +69,13 @@ async def create_demo(db: Database, clock: Clock, site: Site) -> Demo | None:
         return Demo(host.email, host_token, admin.email, admin_token, view.ref.raw)
 
 
+async def demo_host(db: Database) -> str | None:
+    """The demo host's email if the demo site exists (its host is in the default org), else None."""
+    async with db.transaction(write=False) as tx:
+        host = await people_repo.get_by_email(tx, DEFAULT_ORG, HOST_EMAIL)
+    return None if host is None else host.email
+
+
 def start_iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -82,5 +92,25 @@ def describe(demo: Demo, base_url: str) -> str:
             f"{base_url}/v1/meetings/{demo.meeting_id}/breakoutSessions",
             f'  curl -s -H "Authorization: Bearer {demo.host_token}" '
             f"{base_url}/v1/meetings/{demo.meeting_id}",
+        ]
+    )
+
+
+def describe_existing(host: str | None, token_command: str) -> str:
+    """What a later start says about the demo site: how to get a token again (``token_command``
+    prints a fresh one for the email that follows it)."""
+    if host is None:
+        return "\n".join(
+            [
+                "The database already has people; the demo site was not created.",
+                "A new token for one of them:",
+                f"  {token_command} EMAIL",
+            ]
+        )
+    return "\n".join(
+        [
+            "The demo site exists (its tokens were shown when it was created).",
+            "A fresh token for its host:",
+            f"  {token_command} {host}",
         ]
     )

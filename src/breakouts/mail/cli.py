@@ -23,6 +23,8 @@ from breakouts.db import Database, Tx
 
 T = TypeVar("T")
 STATUSES = ("pending", "sending", "sent", "captured", "dead")
+MAX_ROWS = 1_000_000
+MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 mail_app = typer.Typer(help="The mail outbox: list, show, retry, clear.", no_args_is_help=True)
 
@@ -52,13 +54,7 @@ def worker(
     from breakouts.mail.worker import MailWorker
 
     async def work(db: Database, settings: Settings) -> int:
-        try:
-            await read_counts(db)
-        except Exception as exc:
-            typer.echo(
-                f"error: the database is not ready ({exc}); run `breakouts migrate`", err=True
-            )
-            raise typer.Exit(1) from exc
+        await read_counts(db)  # a database that is not ready fails here, said in one line
         logger = make_logger(settings.log_level, settings.log_json)
         mail_worker = MailWorker(db, Clock(), settings, logger)
         if drain:
@@ -82,7 +78,9 @@ def _when(epoch: int | None) -> str:
 def list_mail(
     status: Annotated[str | None, typer.Option(help=f"One of {', '.join(STATUSES)}.")] = None,
     to: Annotated[str | None, typer.Option(help="Recipient email (any letter case).")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    limit: Annotated[
+        int, typer.Option(help="At most this many, newest first.", min=1, max=MAX_ROWS)
+    ] = 50,
     org: Annotated[
         str | None, typer.Option(help="Only this org's (its API id, uuid or unique name).")
     ] = None,
@@ -171,7 +169,9 @@ def show_mail(
 
 
 @mail_app.command("retry")
-def retry_mail(message: Annotated[int, typer.Argument(help="Outbox id.")]) -> None:
+def retry_mail(
+    message: Annotated[int, typer.Argument(help="Outbox id.", min=1, max=MAX_ID)],
+) -> None:
     """Send a dead (or waiting) message again now, with a fresh set of tries."""
     from breakouts.mail import repository as repo
 
