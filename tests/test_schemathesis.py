@@ -42,11 +42,14 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.applications import Starlette
 
+from breakouts import fields
 from breakouts.app import create_app
+from breakouts.breakouts import schemas as breakout_schemas
 from breakouts.clock import Clock
 from breakouts.config import Settings
 from breakouts.meetings import schemas
 from breakouts.people import schemas as people_schemas
+from breakouts.plans import schemas as plan_schemas
 from breakouts.text import is_email
 from tests.conftest import DAY, HOUR, World, auth, iso, start_meeting
 
@@ -164,11 +167,14 @@ schema = schemathesis.openapi.from_asgi(
 )
 
 
+SCHEMA_MODULES = (schemas, breakout_schemas, plan_schemas, people_schemas, fields)
+
+
 def test_document_describes_every_field_the_api_reads_and_writes() -> None:
     """Each schema in /openapi.json has exactly the fields of its msgspec struct, required ones too."""
     problems = []
     for name, component in schema.raw_schema["components"]["schemas"].items():
-        struct = getattr(schemas, name, None) or getattr(people_schemas, name)
+        struct = next(getattr(m, name) for m in SCHEMA_MODULES if hasattr(m, name))
         fields = {f.encode_name for f in msgspec.structs.fields(struct)}
         properties = set(component.get("properties", {}))
         if properties != fields:

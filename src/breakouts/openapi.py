@@ -12,15 +12,14 @@ from typing import Any
 import msgspec
 
 from breakouts import __version__
+from breakouts.breakouts.schemas import BreakoutSessionsObject, UpdateMeetingBreakoutSessionsObject
 from breakouts.meetings.schemas import (
     DATE_TIME_TEXT,
-    BreakoutSessionsObject,
     CreateMeetingObject,
     EndMeetingRequestObject,
     ErrorObject,
     MeetingObject,
     MeetingsList,
-    UpdateMeetingBreakoutSessionsObject,
     UpdateMeetingObject,
 )
 from breakouts.people.schemas import PeopleList, PersonObject

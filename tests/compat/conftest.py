@@ -82,8 +82,11 @@ class Server:
         series_id = meeting_id.split("_", 1)[0]
         conn = sqlite3.connect(self.db_path)
         try:
+            # Messages already fanned out, plus those still inside queued events (one snapshot).
             row = conn.execute(
-                "SELECT count(*) FROM outbox WHERE event = 'breakouts.deleted' AND meeting_id LIKE ?",
+                "SELECT (SELECT count(*) FROM outbox WHERE event = 'breakouts.deleted'"
+                " AND meeting_id LIKE ?1) + (SELECT COALESCE(SUM(recipient_count), 0)"
+                " FROM mail_events WHERE event = 'breakouts.deleted' AND meeting_id LIKE ?1)",
                 (f"{series_id}%",),
             ).fetchone()
         finally:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from breakouts.breakouts import service
-from breakouts.breakouts.repository import Session, sessions_json
+from breakouts.breakouts.schemas import UpdateMeetingBreakoutSessionsObject
 from breakouts.context import Ctx
 from breakouts.http import (
     host_email_of,
@@ -15,8 +15,8 @@ from breakouts.http import (
     parse_bool,
     query_param,
 )
-from breakouts.meetings.schemas import UpdateMeetingBreakoutSessionsObject
 from breakouts.meetings.view import format_time
+from breakouts.plans.repository import Session, sessions_json
 from breakouts.routing import resource
 from breakouts.unit import run
 

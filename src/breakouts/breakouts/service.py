@@ -5,26 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from breakouts import audit
-from breakouts.breakouts import repository as sessions_repo
-from breakouts.breakouts.repository import Session
-from breakouts.breakouts.rules import build_plan
+from breakouts.breakouts.schemas import UpdateMeetingBreakoutSessionsObject
 from breakouts.context import Ctx
 from breakouts.errors import BadRequest, NotFound
 from breakouts.mail import outbox
 from breakouts.meetings import repository as meetings_repo
 from breakouts.meetings.repository import Occurrence
-from breakouts.meetings.schemas import UpdateMeetingBreakoutSessionsObject
-from breakouts.meetings.service import meeting_mail
 from breakouts.meetings.view import (
     MEETING_NOT_FOUND,
     MeetingView,
     can_see,
     load_meeting,
+    mail_facts,
     parse_or_404,
     require_host,
     require_pre_meeting,
     view_of,
 )
+from breakouts.plans import repository as sessions_repo
+from breakouts.plans.repository import Session
+from breakouts.plans.rules import build_plan
 
 
 def not_allowed(meeting_id: str) -> BadRequest:
@@ -143,7 +143,7 @@ async def _mail(
         event=event,
         meeting_id=view.ref.raw,
         recipients=recipients,
-        common=meeting_mail(view, ctx),
+        common=mail_facts(view, ctx),
         domain=ctx.site.mail_domain,
         now=ctx.now,
     )

@@ -16,25 +16,13 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from breakouts.text import EMAIL_PATTERN, LINE_PATTERN
+from breakouts.fields import HOST_EMAIL_FIELD, Email, HostEmail
+from breakouts.plans.schemas import BreakoutSessionInput
+from breakouts.text import LINE_PATTERN
 
 Title = Annotated[str, Meta(min_length=1, max_length=128, pattern=LINE_PATTERN)]
 Agenda = Annotated[str, Meta(max_length=1300)]
 
-Email = Annotated[
-    str,
-    Meta(
-        max_length=320,
-        pattern=EMAIL_PATTERN,
-        extra_json_schema={"format": "email"},
-        description="An email address `local@domain`, at most 320 characters: an unquoted "
-        "local part (dot-separated atoms, RFC 5322) and a domain of two or more dot-separated "
-        "labels. Internationalized addresses (RFC 6531, e.g. `chloé@example.com`) are accepted "
-        "too; whitespace, control characters, quoted local parts and address literals are not "
-        "(400). Compared case-insensitively.",
-        examples=["brenda.song@example.com"],
-    ),
-]
 Int32 = Annotated[int, Meta(ge=0, le=2_147_483_647)]
 
 DATE_TIME_TEXT = (
@@ -86,11 +74,6 @@ class Invitee(msgspec.Struct, rename="camel", omit_defaults=True):
     panelist: bool = False
 
 
-class BreakoutSessionInput(msgspec.Struct, rename="camel"):
-    name: Annotated[str, Meta(min_length=1, max_length=255, pattern=LINE_PATTERN)]
-    invitees: Annotated[list[Email], Meta(max_length=1000)] = []
-
-
 class MeetingOptions(msgspec.Struct, rename="camel", omit_defaults=True):
     """Upstream settings kept and echoed back; they change no behaviour here.
 
@@ -118,24 +101,6 @@ class MeetingOptions(msgspec.Struct, rename="camel", omit_defaults=True):
 
 # (attribute, JSON name) of every option field
 OPTION_FIELDS = tuple((f.name, f.encode_name) for f in msgspec.structs.fields(MeetingOptions))
-
-
-class HostEmail:
-    """``hostEmail`` in a body: absent, or an email (never null).
-
-    Each request struct declares the field as ``host_email_value`` (JSON ``hostEmail``), so that
-    ``host_email`` can answer ``str | None``, what ``run(host_email=...)`` takes.
-    """
-
-    __slots__ = ()
-    host_email_value: str | UnsetType
-
-    @property
-    def host_email(self) -> str | None:
-        return self.host_email_value or None
-
-
-HOST_EMAIL_FIELD = "hostEmail"
 
 
 class CreateMeetingObject(MeetingOptions, HostEmail, kw_only=True):
@@ -171,25 +136,7 @@ class EndMeetingRequestObject(msgspec.Struct, rename="camel"):
     reason: str | UnsetType = UNSET
 
 
-class UpdateMeetingBreakoutSessionsObject(msgspec.Struct, HostEmail, rename="camel"):
-    items: list[BreakoutSessionInput]
-    host_email_value: Email | UnsetType = msgspec.field(default=UNSET, name=HOST_EMAIL_FIELD)
-    send_email: bool = True
-
-
 # --- responses (documentation and schema checks) --------------------------------------------
-
-
-class BreakoutSessionObject(msgspec.Struct, rename="camel", omit_defaults=True):
-    id: str
-    name: str
-    invitees: list[str] = []
-    start_time: str | None = None
-    end_time: str | None = None
-
-
-class BreakoutSessionsObject(msgspec.Struct):
-    items: list[BreakoutSessionObject]
 
 
 class Link(msgspec.Struct):

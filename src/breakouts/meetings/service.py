@@ -11,8 +11,6 @@ from zoneinfo import ZoneInfo
 import msgspec
 from msgspec import UNSET
 
-from breakouts.breakouts import repository as sessions_repo
-from breakouts.breakouts.rules import build_plan
 from breakouts.context import Ctx
 from breakouts.db import Tx
 from breakouts.errors import BadRequest, Conflict, NotFound
@@ -33,11 +31,14 @@ from breakouts.meetings.view import (
     MEETING_NOT_FOUND,
     MeetingView,
     load_meeting,
+    mail_facts,
     parse_or_404,
     require_host,
     require_pre_meeting,
     view_of,
 )
+from breakouts.plans import repository as sessions_repo
+from breakouts.plans.rules import build_plan
 from breakouts.text import is_email
 
 MIN_DURATION = 10 * 60
@@ -116,28 +117,6 @@ def _options(body: msgspec.Struct) -> dict[str, Any]:
     return out
 
 
-def meeting_mail(view: MeetingView, ctx: Ctx) -> dict[str, Any]:
-    """What every email about this meeting says: title, time, who acted."""
-    s = view.series
-    title = s.title
-    if view.occurrence is not None:
-        title = view.occurrence.overrides.get("title", title)
-    return {
-        "meetingId": view.ref.raw,
-        "title": title,
-        "start": view.start,
-        "end": view.end,
-        "timezone": s.timezone,
-        "recurrence": s.recurrence if view.ref.kind == "series" else None,
-        "hostEmail": s.host_email,
-        "hostName": s.host_name,
-        "actorEmail": ctx.caller.actor.email,
-        "actorName": ctx.caller.actor.display_name,
-        "onBehalf": ctx.caller.on_behalf,
-        "siteUrl": ctx.site.site_url,
-    }
-
-
 async def _mail_everyone(ctx: Ctx, view: MeetingView, event: str, extra: dict[str, Any]) -> None:
     invitees = [i.email for i in await repo.list_invitees(ctx.tx, view.series.id)]
     recipients = outbox.distinct_recipients([view.series.host_email, *invitees])
@@ -149,7 +128,7 @@ async def _mail_everyone(ctx: Ctx, view: MeetingView, event: str, extra: dict[st
         recipients=[
             (r, {"role": "host" if r == view.series.host_email else "invitee"}) for r in recipients
         ],
-        common={**meeting_mail(view, ctx), **extra},
+        common={**mail_facts(view, ctx), **extra},
         domain=ctx.site.mail_domain,
         now=ctx.now,
     )

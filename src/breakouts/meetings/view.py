@@ -207,3 +207,29 @@ def render(view: MeetingView, site: Site, api_base: str) -> dict[str, Any]:
 def _numeric_password(password: str) -> str:
     digits = "".join(str(ord(c) % 10) for c in password)
     return (digits * 2)[:8]
+
+
+def mail_facts(view: MeetingView, ctx: Ctx) -> dict[str, Any]:
+    """What every email about this meeting says (its event's common part): title, time, who acted.
+
+    Here, beside the view, so that every domain that mails about a meeting builds the same facts
+    and hands them to the mail package (``mail.outbox.enqueue``).
+    """
+    s = view.series
+    title = s.title
+    if view.occurrence is not None:
+        title = view.occurrence.overrides.get("title", title)
+    return {
+        "meetingId": view.ref.raw,
+        "title": title,
+        "start": view.start,
+        "end": view.end,
+        "timezone": s.timezone,
+        "recurrence": s.recurrence if view.ref.kind == "series" else None,
+        "hostEmail": s.host_email,
+        "hostName": s.host_name,
+        "actorEmail": ctx.caller.actor.email,
+        "actorName": ctx.caller.actor.display_name,
+        "onBehalf": ctx.caller.on_behalf,
+        "siteUrl": ctx.site.site_url,
+    }

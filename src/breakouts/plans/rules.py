@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from breakouts.breakouts.repository import Session
 from breakouts.errors import BadRequest
 from breakouts.ids import new_hex32
+from breakouts.plans.repository import Session
 from breakouts.text import is_email
 
 MAX_SESSIONS = 100
