@@ -19,11 +19,12 @@ from typing import TypeVar
 
 from starlette.requests import Request
 
-from breakouts.auth import authorize, bearer_token, check_token
+from breakouts.auth import TokenLookup, authorize, bearer_token, check_token
 from breakouts.context import Ctx
 from breakouts.errors import TooManyRequests, error_for_status
 from breakouts.orgs import faults, journal
 from breakouts.orgs.faults import FaultRule
+from breakouts.people.repository import token_owner
 from breakouts.people.service import hash_token
 from breakouts.state import app_state, tracking_id
 
@@ -46,10 +47,13 @@ async def run(
     operation: str,
     write: bool,
     host_email: Callable[[], str | None] = lambda: None,
+    lookup: TokenLookup | None = None,
 ) -> T:
     """Run ``op`` as the authenticated caller in one transaction.
 
     ``operation`` is the upstream operationId (fault rules and the journal name it).
+    ``lookup`` replaces the token lookup with one that also brings what the request names
+    (``meetings.repository.SeriesLookup``), so the request holds it without another statement.
     The token is checked first: parameters and bodies are parsed inside ``op`` (and
     ``host_email``), so a missing or bad token is 401 whatever else the request says.
     """
@@ -63,7 +67,7 @@ async def run(
         try:
             async with state.db.transaction(write=write) as tx:
                 real_now = state.clock.now_s()
-                owner = await check_token(tx, key, real_now)
+                owner = await check_token(tx, key, real_now, lookup or token_owner)
                 now = real_now + owner.org.clock_offset
                 note = None
                 if owner.org.journal:

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from tests.conftest import (
     DAY,
@@ -568,3 +569,28 @@ async def test_a_delete_failing_midway_in_a_shared_commit_rolls_back_alone(
         "SELECT meeting_id FROM audit_log WHERE action = ?", "breakoutSessions.delete"
     )
     assert {r["meeting_id"] for r in audited} == {meetings[0]["id"], meetings[2]["id"]}
+
+
+async def test_a_series_delete_runs_six_statements(
+    app: Starlette, client: httpx.AsyncClient, world: World
+) -> None:
+    """One lookup (token, caller, org, series, live instance), then the delete, the plans of
+    occurrences, the flag, one mail event, the audit row: nothing asked twice (issue #11)."""
+    host = await world.person("host@example.com")
+    m = await create_meeting(
+        client, host, enabledBreakoutSessions=True, breakoutSessions=PLAN, sendEmail=False
+    )
+    statements: list[str] = []
+    conn = app.state.breakouts.db._conn
+    conn.set_trace_callback(statements.append)
+    try:
+        r = await client.delete(f"/v1/meetings/{m['id']}/breakoutSessions", headers=auth(host))
+    finally:
+        conn.set_trace_callback(None)
+    assert r.status_code == 204
+    work = [s.split()[0].upper() + " " + s.split()[2 if s.startswith(("INSERT", "DELETE")) else 1]
+            for s in statements if not s.startswith(("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT"))]  # fmt: skip
+    assert work == [
+        "SELECT p.id,", "DELETE breakout_sessions", "UPDATE occurrences",
+        "UPDATE meeting_series", "INSERT mail_events", "INSERT audit_log",
+    ], statements  # fmt: skip

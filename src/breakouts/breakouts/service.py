@@ -10,11 +10,12 @@ from breakouts.context import Ctx
 from breakouts.errors import BadRequest, NotFound
 from breakouts.mail import outbox
 from breakouts.meetings import repository as meetings_repo
-from breakouts.meetings.repository import Occurrence
+from breakouts.meetings.repository import Occurrence, SeriesLookup
 from breakouts.meetings.view import (
     MEETING_NOT_FOUND,
     MeetingView,
     can_see,
+    find_series,
     load_meeting,
     mail_facts,
     parse_or_404,
@@ -41,8 +42,10 @@ def _plan_scope(view: MeetingView) -> str:
 # --- listBreakoutSessions --------------------------------------------------------------------
 
 
-async def list_breakout_sessions(ctx: Ctx, meeting_id: str) -> list[Session]:
-    view = await load_meeting(ctx, meeting_id)
+async def list_breakout_sessions(
+    ctx: Ctx, meeting_id: str, found: SeriesLookup | None = None
+) -> list[Session]:
+    view = await load_meeting(ctx, meeting_id, found)
     return await sessions_repo.list_sessions(ctx.tx, view.series.id, _plan_scope(view))
 
 
@@ -50,10 +53,13 @@ async def list_breakout_sessions(ctx: Ctx, meeting_id: str) -> list[Session]:
 
 
 async def update_breakout_sessions(
-    ctx: Ctx, meeting_id: str, body: UpdateMeetingBreakoutSessionsObject
+    ctx: Ctx,
+    meeting_id: str,
+    body: UpdateMeetingBreakoutSessionsObject,
+    found: SeriesLookup | None = None,
 ) -> list[Session]:
     """Replace the whole plan (new ids) and enable breakout sessions."""
-    view = await load_meeting(ctx, meeting_id)
+    view = await load_meeting(ctx, meeting_id, found)
     if view.ref.kind == "instance":
         raise not_allowed(meeting_id)
     require_host(view, ctx.caller)
@@ -79,7 +85,9 @@ async def update_breakout_sessions(
 # --- deleteBreakoutSessions (the seed) -------------------------------------------------------
 
 
-async def delete_breakout_sessions(ctx: Ctx, meeting_id: str, send_email: bool) -> int:
+async def delete_breakout_sessions(
+    ctx: Ctx, meeting_id: str, send_email: bool, found: SeriesLookup | None = None
+) -> int:
     """Delete the plan of a series (and its future occurrences) or of one scheduled meeting.
 
     Returns how many sessions were deleted. Everything happens in the caller's transaction:
@@ -87,7 +95,7 @@ async def delete_breakout_sessions(ctx: Ctx, meeting_id: str, send_email: bool) 
     """
     tx = ctx.tx
     ref = parse_or_404(meeting_id)
-    series = await meetings_repo.get_series(tx, ref.series_id)
+    series = await find_series(tx, ref, found)
     if series is None or not await can_see(tx, series, ctx.caller):
         raise NotFound(MEETING_NOT_FOUND)
     if ref.kind == "instance":
@@ -95,7 +103,7 @@ async def delete_breakout_sessions(ctx: Ctx, meeting_id: str, send_email: bool) 
         if inst is None or inst.series_id != series.id:
             raise NotFound(MEETING_NOT_FOUND)
         raise not_allowed(meeting_id)
-    view = await view_of(tx, ctx.now, ref, series)
+    view = await view_of(tx, ctx.now, ref, series, found)
     require_host(view, ctx.caller)
     require_pre_meeting(view)
     if ref.kind == "series":

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from breakouts.db import Row, Tx, from_json, to_json
+from breakouts.people import repository as people
 
 _SERIES_COLUMNS = (
     "s.id, s.host_id, s.title, s.agenda, s.password, s.meeting_number, s.host_key, s.timezone,"
@@ -357,3 +358,58 @@ async def insert_instance(tx: Tx, i: Instance) -> None:
 
 async def end_instance(tx: Tx, instance_id: str, ended_at: int) -> None:
     await tx.execute("UPDATE instances SET ended_at = ? WHERE id = ?", ended_at, instance_id)
+
+
+# --- the hot path's one lookup ---------------------------------------------------------------
+
+
+def _names(columns: str) -> list[str]:
+    """The result names of a column list ("s.id, p.email AS host_email" -> id, host_email)."""
+    return [c.strip().rsplit(" ", 1)[-1].rsplit(".", 1)[-1] for c in columns.split(",")]
+
+
+_LIVE_COLUMNS = "i.id, i.series_id, i.occurrence_start, i.started_at, i.ended_at"
+_OWNER_NAMES = _names(people.OWNER_COLUMNS)
+# The series' host is `sp` here: `p` is the token's owner.
+_LOOKUP_SERIES_COLUMNS = _SERIES_COLUMNS.replace(" p.email AS", " sp.email AS").replace(
+    " p.display_name AS", " sp.display_name AS"
+)
+_SERIES_NAMES = _names(_SERIES_COLUMNS)
+_LIVE_NAMES = _names(_LIVE_COLUMNS)
+_LOOKUP_SQL = (
+    f"SELECT {people.OWNER_COLUMNS}, {_LOOKUP_SERIES_COLUMNS}, {_LIVE_COLUMNS}"
+    f" FROM {people.OWNER_FROM}"
+    " LEFT JOIN meeting_series s ON s.id = ?"
+    " LEFT JOIN people sp ON sp.id = s.host_id"
+    " LEFT JOIN instances i ON i.series_id = s.id AND i.ended_at IS NULL"
+    " WHERE t.token_hash = ?"
+)
+
+
+@dataclass(slots=True)
+class SeriesLookup:
+    """The token's owner, the series a request names and its live instance, in one statement.
+
+    Pass ``lookup`` as the unit of work's token lookup (``unit.run(lookup=...)``); once it has
+    run (``done``), the service takes ``series`` and ``live`` from it instead of asking again.
+    Nothing is trusted blindly: visibility, the org and the host are checked as for any series.
+    """
+
+    series_id: str
+    done: bool = False
+    series: Series | None = None
+    live: Instance | None = None
+
+    async def lookup(self, tx: Tx, token_hash: str) -> people.TokenOwner | None:
+        row = await tx.fetchone(_LOOKUP_SQL, self.series_id, token_hash)
+        if row is None:
+            return None
+        values = list(row)
+        a, b = len(_OWNER_NAMES), len(_OWNER_NAMES) + len(_SERIES_NAMES)
+        owner = people.owner_of(dict(zip(_OWNER_NAMES, values[:a], strict=True)))
+        series = dict(zip(_SERIES_NAMES, values[a:b], strict=True))
+        live = dict(zip(_LIVE_NAMES, values[b:], strict=True))
+        self.series = None if series["id"] is None else _series(series)
+        self.live = None if live["id"] is None else _instance(live)
+        self.done = True
+        return owner

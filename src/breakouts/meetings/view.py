@@ -70,18 +70,35 @@ def require_host(view: MeetingView, caller: Caller) -> None:
         raise Forbidden("Only the meeting host can change this meeting.")
 
 
-async def load_meeting(ctx: Ctx, meeting_id: str) -> MeetingView:
-    """The meeting the caller may see, or 404 (unknown, malformed, deleted and invisible alike)."""
+async def load_meeting(
+    ctx: Ctx, meeting_id: str, found: repo.SeriesLookup | None = None
+) -> MeetingView:
+    """The meeting the caller may see, or 404 (unknown, malformed, deleted and invisible alike).
+
+    ``found``: what the request's token lookup already brought (no statement asks again).
+    """
     ref = parse_or_404(meeting_id)
-    series = await repo.get_series(ctx.tx, ref.series_id)
+    series = await find_series(ctx.tx, ref, found)
     if series is None or not await can_see(ctx.tx, series, ctx.caller):
         raise NotFound(MEETING_NOT_FOUND)
-    return await view_of(ctx.tx, ctx.now, ref, series)
+    return await view_of(ctx.tx, ctx.now, ref, series, found)
 
 
-async def view_of(tx: Tx, now: int, ref: MeetingRef, series: Series) -> MeetingView:
+async def find_series(tx: Tx, ref: MeetingRef, found: repo.SeriesLookup | None) -> Series | None:
+    """The series of ``ref``, from the token lookup when it brought it, else from the database."""
+    if found is not None and found.done and found.series_id == ref.series_id:
+        return found.series
+    return await repo.get_series(tx, ref.series_id)
+
+
+async def view_of(
+    tx: Tx, now: int, ref: MeetingRef, series: Series, found: repo.SeriesLookup | None = None
+) -> MeetingView:
     if ref.kind == "series":
-        live = await repo.live_instance(tx, series.id)
+        if found is not None and found.done and found.series_id == series.id:
+            live = found.live
+        else:
+            live = await repo.live_instance(tx, series.id)
         series_state = states.series_state(now, series.last_end_at, live is not None)
         return MeetingView(ref, series, series_state, live=live)
     if ref.kind == "scheduled":

@@ -89,14 +89,21 @@ async def token_owner(tx: Tx, token_hash: str) -> TokenOwner | None:
     control plane sets reaches every request without a query of its own.
     """
     row = await tx.fetchone(
-        "SELECT p.id, p.email, p.display_name, p.is_admin, p.org_id, p.created_at,"
-        " t.scopes, t.expires_at, o.clock_offset, o.version, o.journal"
-        " FROM tokens t JOIN people p ON p.id = t.person_id JOIN orgs o ON o.id = p.org_id"
-        " WHERE t.token_hash = ?",
-        token_hash,
+        f"SELECT {OWNER_COLUMNS} FROM {OWNER_FROM} WHERE t.token_hash = ?", token_hash
     )
-    if row is None:
-        return None
+    return None if row is None else owner_of(row)
+
+
+# The token lookup's parts, for a lookup that brings more in the same statement
+# (``meetings.repository.SeriesLookup``).
+OWNER_COLUMNS = (
+    "p.id, p.email, p.display_name, p.is_admin, p.org_id, p.created_at,"
+    " t.scopes, t.expires_at, o.clock_offset, o.version, o.journal"
+)
+OWNER_FROM = "tokens t JOIN people p ON p.id = t.person_id JOIN orgs o ON o.id = p.org_id"
+
+
+def owner_of(row: Row) -> TokenOwner:
     org = OrgState(row["org_id"], row["clock_offset"], row["version"], bool(row["journal"]))
     return TokenOwner(_person(row), frozenset(row["scopes"].split()), row["expires_at"], org)
 
