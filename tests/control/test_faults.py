@@ -144,6 +144,7 @@ async def test_rules_are_listed_deleted_and_cleared(client: httpx.AsyncClient, o
         ({"operation": "listMeetings", "status": 200}, "'status'"),
         ({"operation": "listMeetings", "status": 500, "probability": 0}, "'probability'"),
         ({"operation": "listMeetings", "status": 500, "count": 0}, "'count'"),
+        ({"operation": "listMeetings", "status": 500, "count": 10**20}, "'count'"),
         ({"operation": "listMeetings", "status": 500, "latencyMs": -1}, "'latencyMs'"),
     ],
 )

@@ -39,7 +39,7 @@ class FaultSpec(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     retry_after: Annotated[int, Meta(ge=0, le=86400)] | None = None
     message: Annotated[str, Meta(min_length=1, max_length=1000, pattern=LINE_PATTERN)] | None = None
     probability: Annotated[float, Meta(gt=0, le=1)] = 1.0
-    count: Annotated[int, Meta(ge=1)] | None = None
+    count: Annotated[int, Meta(ge=1, le=1_000_000_000)] | None = None
     latency_ms: Annotated[int, Meta(ge=0, le=60000)] | None = None
 
 

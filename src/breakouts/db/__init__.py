@@ -1,7 +1,7 @@
 """Storage: the ``Database``/``Tx`` protocols every repository is written against.
 
 Repositories write portable SQL with ``?`` placeholders and read rows by column name; the
-SQLite backend runs it as is, inline on the event loop (PERF-NOTES: a thread hand-off costs as
+SQLite backend runs it as is, inline on the event loop (measured here: a thread hand-off costs as
 much as the whole transaction). A PostgreSQL backend (asyncpg) implements the same protocols.
 """
 

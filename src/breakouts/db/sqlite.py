@@ -1,7 +1,7 @@
 """SQLite backend: one connection per process, run inline on the event loop.
 
 Why inline: a SQLite write transaction here takes ~100 µs, the same as handing work to a thread
-(PERF-NOTES), so threads would halve throughput. Transactions never await real I/O between BEGIN
+(measured on this project's 2-core machine), so threads would halve throughput. Transactions never await real I/O between BEGIN
 and COMMIT, so in one process they run one after another; an ``asyncio.Lock`` makes that a rule
 rather than an accident. Another process holding the write lock is met with ``busy_timeout=0``
 and an ``asyncio.sleep`` backoff, so the event loop never blocks on a lock:
