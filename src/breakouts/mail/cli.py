@@ -87,14 +87,16 @@ def list_mail(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
 ) -> None:
     """Messages in the outbox, newest first."""
+    from breakouts.mail import outbox
     from breakouts.mail import repository as repo
 
     if status is not None and status not in STATUSES:
         raise typer.BadParameter(f"use one of {', '.join(STATUSES)}", param_hint="--status")
 
     async def work(db: Database, _: Settings) -> list[dict[str, Any]]:
-        async with db.transaction(write=False) as tx:
+        async with db.transaction() as tx:  # writes: queued events are fanned out first
             org_id = await _org_id(tx, org)
+            await outbox.expand(tx, org_id=org_id, limit=1_000_000)
             return await repo.list_messages(
                 tx, status=status, recipient=to, org_id=org_id, limit=limit
             )
