@@ -19,7 +19,7 @@ _PAGE = """<!doctype html>
 <script src="/docs/static/swagger-ui-bundle.js"></script>
 <script>
 window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
-  persistAuthorization: true, deepLinking: true, tryItOutEnabled: true});
+  persistAuthorization: true, deepLinking: true});
 </script></body></html>"""
 
 

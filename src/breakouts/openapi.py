@@ -148,13 +148,30 @@ HOST_EMAIL_H = param(
     {"type": "string", "example": "john.andersen@example.com"},
 )
 RANGE_TIME = DATE_TIME_TEXT.format(local="UTC")
+# Booleans in the query string are `true`/`false` as upstream documents them; any letter case is
+# accepted too (`True`, `FALSE`: wxc-sdk sends Python's spelling), anything else is 400.
+ANY_CASE = "`true` or `false`, in any letter case (`True` too)"
 SEND_EMAIL = param(
     "sendEmail",
     "query",
-    "Whether to email the host and invitees (`true`/`false`, any letter case). Default true.",
-    {"type": "string", "enum": ["true", "false", "True", "False"]},
+    f"Whether to email the host and invitees: {ANY_CASE}. Default true.",
+    {"type": "boolean", "default": True},
 )
-BOOL_Q = {"type": "string", "enum": ["true", "false", "True", "False"]}
+CURRENT = param(
+    "current",
+    "query",
+    f"Accepted for compatibility ({ANY_CASE}) and not applied.",
+    {"type": "boolean"},
+)
+BEARER_TEXT = (
+    "A bearer token of this server; paste it alone, without `Bearer `. Where to get one:\n\n"
+    "- the first start of the server (empty database) prints the demo site's tokens, for "
+    "`host@example.com` and the admin `admin@example.com`;\n"
+    "- `breakouts tokens create EMAIL` prints a new token for a person (run it where the "
+    "server's database is, e.g. `.venv/bin/breakouts tokens create host@example.com` in the "
+    "checkout);\n"
+    "- with the control plane on, `POST /_control/orgs` answers with the new people's tokens."
+)
 
 _COMMON = ["400", "401", "403", "404", "423", "429", "500", "503", "504"]
 _BODY = ["413", "415"]
@@ -326,7 +343,7 @@ def build_openapi() -> dict[str, Any]:
                 "tags": ["Meetings"],
                 "parameters": [
                     MEETING_ID,
-                    param("current", "query", "Accepted for compatibility.", BOOL_Q),
+                    CURRENT,
                     HOST_EMAIL_Q,
                 ],
                 "responses": {**ok("200", "The meeting.", "MeetingObject"), **errors(_COMMON)},
@@ -437,11 +454,7 @@ def build_openapi() -> dict[str, Any]:
         "components": {
             "schemas": to_30(components),
             "securitySchemes": {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "Log in to try the API: an access token.",
-                }
+                "bearer": {"type": "http", "scheme": "bearer", "description": BEARER_TEXT}
             },
         },
     }
