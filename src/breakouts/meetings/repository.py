@@ -50,7 +50,12 @@ class Series:
 
 @dataclass(slots=True)
 class Occurrence:
-    """The stored state of one scheduled meeting (absent row: all defaults)."""
+    """The stored state of one scheduled meeting (absent row: all defaults).
+
+    ``start_at`` is the start its rule gives it, its id forever. ``overrides`` holds what this
+    one meeting changed: ``title``, ``agenda``, ``password``, and, once moved by PUT/PATCH,
+    ``start`` and ``end`` (epoch seconds; the ``moved_start``/``moved_end`` columns mirror them).
+    """
 
     series_id: str
     start_at: int
@@ -58,6 +63,16 @@ class Occurrence:
     breakouts_enabled: bool = False
     cancelled: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def moved(self) -> bool:
+        return "start" in self.overrides
+
+    def times(self, duration: int) -> tuple[int, int]:
+        """Its start and end: where it was moved, else where its rule puts it."""
+        if "start" in self.overrides:
+            return int(self.overrides["start"]), int(self.overrides["end"])
+        return self.start_at, self.start_at + duration
 
 
 @dataclass(slots=True)
@@ -127,12 +142,14 @@ async def visible_series(
     series_id: str | None,
 ) -> list[Series]:
     """Series the person hosts or is invited to that may have an occurrence in [lo, hi)."""
+    # An occurrence moved before the series' first start (the first one, moved earlier) counts.
     sql = (
         f"SELECT {_SERIES_COLUMNS} FROM meeting_series s JOIN people p ON p.id = s.host_id"
         f" WHERE {_VISIBLE_TO}"
-        " AND s.start_at < ? AND (s.last_end_at IS NULL OR s.last_end_at > ?)"
+        " AND (s.start_at < ? OR EXISTS (SELECT 1 FROM occurrences o WHERE o.series_id = s.id"
+        " AND o.moved_start < ?)) AND (s.last_end_at IS NULL OR s.last_end_at > ?)"
     )
-    args: list[Any] = [org_id, person_id, email_lower, hi, lo - 1]
+    args: list[Any] = [org_id, person_id, email_lower, hi, hi, lo - 1]
     if series_id is not None:
         sql += " AND s.id = ?"
         args.append(series_id)
@@ -239,10 +256,12 @@ def _occurrence(row: Row) -> Occurrence:
     )
 
 
+_OCCURRENCE_COLUMNS = "series_id, start_at, has_plan, breakouts_enabled, cancelled, overrides"
+
+
 async def get_occurrence(tx: Tx, series_id: str, start_at: int) -> Occurrence | None:
     row = await tx.fetchone(
-        "SELECT series_id, start_at, has_plan, breakouts_enabled, cancelled, overrides"
-        " FROM occurrences WHERE series_id = ? AND start_at = ?",
+        f"SELECT {_OCCURRENCE_COLUMNS} FROM occurrences WHERE series_id = ? AND start_at = ?",
         series_id,
         start_at,
     )
@@ -250,9 +269,10 @@ async def get_occurrence(tx: Tx, series_id: str, start_at: int) -> Occurrence | 
 
 
 async def occurrences_between(tx: Tx, series_id: str, lo: int, hi: int) -> dict[int, Occurrence]:
+    """The stored occurrences whose id (the start their rule gives them) is in [lo, hi)."""
     rows = await tx.fetchall(
-        "SELECT series_id, start_at, has_plan, breakouts_enabled, cancelled, overrides"
-        " FROM occurrences WHERE series_id = ? AND start_at >= ? AND start_at < ?",
+        f"SELECT {_OCCURRENCE_COLUMNS} FROM occurrences"
+        " WHERE series_id = ? AND start_at >= ? AND start_at < ?",
         series_id,
         lo,
         hi,
@@ -260,19 +280,65 @@ async def occurrences_between(tx: Tx, series_id: str, lo: int, hi: int) -> dict[
     return {r["start_at"]: _occurrence(r) for r in rows}
 
 
+async def moved_between(tx: Tx, series_id: str, lo: int, hi: int) -> dict[int, Occurrence]:
+    """The occurrences (not cancelled) moved to times that overlap [lo, hi), by id."""
+    rows = await tx.fetchall(
+        f"SELECT {_OCCURRENCE_COLUMNS} FROM occurrences WHERE series_id = ? AND cancelled = 0"
+        " AND moved_start < ? AND moved_end > ?",
+        series_id,
+        hi,
+        lo,
+    )
+    return {r["start_at"]: _occurrence(r) for r in rows}
+
+
+async def moved_around(tx: Tx, series_id: str, start_at: int, lo: int, hi: int) -> list[Occurrence]:
+    """The moved occurrences (not cancelled) in the way of [lo, hi) for occurrence ``start_at``:
+    one before it that ends after ``lo``, one after it that starts before ``hi``."""
+    rows = await tx.fetchall(
+        f"SELECT {_OCCURRENCE_COLUMNS} FROM occurrences WHERE series_id = ? AND cancelled = 0"
+        " AND ((start_at < ? AND moved_end > ?) OR (start_at > ? AND moved_start < ?))",
+        series_id,
+        start_at,
+        lo,
+        start_at,
+        hi,
+    )
+    return [_occurrence(r) for r in rows]
+
+
 async def save_occurrence(tx: Tx, o: Occurrence) -> None:
+    moved_start, moved_end = o.times(0) if o.moved else (None, None)
     await tx.execute(
         "INSERT INTO occurrences (series_id, start_at, has_plan, breakouts_enabled, cancelled,"
-        " overrides) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (series_id, start_at) DO UPDATE SET"
+        " overrides, moved_start, moved_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (series_id, start_at) DO UPDATE SET"
         " has_plan = excluded.has_plan, breakouts_enabled = excluded.breakouts_enabled,"
-        " cancelled = excluded.cancelled, overrides = excluded.overrides",
+        " cancelled = excluded.cancelled, overrides = excluded.overrides,"
+        " moved_start = excluded.moved_start, moved_end = excluded.moved_end",
         o.series_id,
         o.start_at,
         int(o.has_plan),
         int(o.breakouts_enabled),
         int(o.cancelled),
         to_json(o.overrides),
+        moved_start,
+        moved_end,
     )
+
+
+async def undo_moves(tx: Tx, series_id: str) -> None:
+    """Every moved occurrence of the series goes back where its rule puts it."""
+    rows = await tx.fetchall(
+        f"SELECT {_OCCURRENCE_COLUMNS} FROM occurrences"
+        " WHERE series_id = ? AND moved_start IS NOT NULL",
+        series_id,
+    )
+    for row in rows:
+        o = _occurrence(row)
+        o.overrides.pop("start", None)
+        o.overrides.pop("end", None)
+        await save_occurrence(tx, o)
 
 
 async def clear_future_plans(tx: Tx, series_id: str, after: int) -> None:
