@@ -112,3 +112,19 @@ async def test_the_largest_plan_queues_one_event_of_1001_recipients(
     ] == [1001]
     rows = world.outbox()
     assert len(rows) == 1001 and len({r["message_id"] for r in rows}) == 1001
+
+
+async def test_one_fan_out_is_bounded_but_always_takes_the_oldest_event(
+    app: Starlette, client: httpx.AsyncClient, world: World
+) -> None:
+    """max_rows 5: of two 4-recipient events only the first goes; a bigger one goes alone."""
+    token = await world.person("host@example.com")
+    for _ in range(2):
+        await client.delete(sessions_path(await planned(client, token)), headers=auth(token))
+    db = app.state.breakouts.db
+    async with db.transaction() as tx:
+        assert await outbox.expand(tx, max_rows=5) == 4
+    async with db.transaction() as tx:
+        assert await outbox.expand(tx, max_rows=2) == 4
+    async with db.transaction() as tx:
+        assert await outbox.expand(tx, max_rows=2) == 0

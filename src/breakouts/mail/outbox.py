@@ -93,8 +93,8 @@ async def enqueue(
 
 # The fan-out's statements, shared with anything that must expand events outside a worker.
 EVENTS_SQL = (
-    "SELECT id, org_id, event, meeting_id, event_key, domain, common, recipients, created_at"
-    " FROM mail_events"
+    "SELECT id, org_id, event, meeting_id, event_key, domain, common, recipients, created_at,"
+    " recipient_count FROM mail_events"
 )
 # Due at once (0): ``created_at`` is the org's clock, which may run ahead of the worker's.
 INSERT_SQL = (
@@ -130,18 +130,33 @@ def fan_out(events: Iterable[Any]) -> list[tuple[Any, ...]]:
 
 
 async def expand(
-    tx: Tx, *, org_id: str | None = None, limit: int = 200, skip_locked: bool = False
+    tx: Tx,
+    *,
+    org_id: str | None = None,
+    limit: int = 200,
+    max_rows: int | None = None,
+    skip_locked: bool = False,
 ) -> int:
     """Fan queued events out into outbox rows, one per recipient; returns how many rows.
 
     The events are deleted in the same transaction that writes their rows, so each is expanded
     exactly once: a crash before the commit leaves the event for the next worker, after it the
     rows. ``org_id`` limits it to one org's events (the mail listings expand before reading).
+    ``max_rows`` bounds one call's work (the oldest event is always taken, whatever its size):
+    a worker inside the server shares the event loop with requests (~15 µs a row).
     """
     lock = " FOR UPDATE SKIP LOCKED" if skip_locked else ""
     where = "" if org_id is None else " WHERE org_id = ?"
     args: list[Any] = [] if org_id is None else [org_id]
     events = await tx.fetchall(f"{EVENTS_SQL}{where} ORDER BY id LIMIT ?{lock}", *args, limit)
+    if max_rows is not None:
+        kept, rows_so_far = 0, 0
+        for e in events:
+            if kept and rows_so_far + e["recipient_count"] > max_rows:
+                break
+            kept += 1
+            rows_so_far += e["recipient_count"]
+        events = events[:kept]
     if not events:
         return 0
     rows = fan_out(events)
