@@ -7,11 +7,17 @@ from dataclasses import dataclass
 from breakouts.context import Ctx
 from breakouts.errors import BadRequest
 from breakouts.ids import parse_meeting_id, scheduled_meeting_id
-from breakouts.meetings import occurrences, states
+from breakouts.meetings import occurrences
 from breakouts.meetings import repository as repo
 from breakouts.meetings.repository import Occurrence, Series
 from breakouts.meetings.service import MAX_DURATION, parse_time
-from breakouts.meetings.view import MeetingView, parse_or_404, view_of
+from breakouts.meetings.view import (
+    MeetingView,
+    instance_view,
+    parse_or_404,
+    scheduled_view,
+    view_of,
+)
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 10
@@ -83,30 +89,54 @@ async def _list_planned(
         ctx.tx, ctx.caller.org.id, person.id, person.email.lower(), lo - MAX_DURATION, hi, series_id
     )
     for s in candidates:
-        starts = occurrences.starts_between(
-            s.recurrence, s.start_at, s.timezone, lo - s.duration + 1, hi, cap
-        )
-        if not starts:
-            continue
         if kind == "meetingSeries":
-            out.append(await view_of(ctx.tx, ctx.now, parse_or_404(s.id), s))
-            continue
-        occs = await repo.occurrences_between(ctx.tx, s.id, starts[0], starts[-1] + 1)
-        insts = await repo.instances_of(ctx.tx, s.id)
-        for start in starts:
-            occ = occs.get(start) or Occurrence(s.id, start)
-            if occ.cancelled:
-                continue
-            inst = insts.get(start)
-            state = states.scheduled_state(
-                ctx.now,
-                start + s.duration,
-                inst is not None,
-                inst is not None and inst.ended_at is not None,
+            first = occurrences.starts_between(
+                s.recurrence, s.start_at, s.timezone, lo - s.duration + 1, hi, 1
             )
-            ref = parse_or_404(scheduled_meeting_id(s.id, start))
-            out.append(MeetingView(ref, s, state, occurrence=occ, instance=inst))
+            if first or await repo.moved_between(ctx.tx, s.id, lo, hi):
+                out.append(await view_of(ctx.tx, ctx.now, parse_or_404(s.id), s))
+            continue
+        out += await _scheduled_in(ctx, s, lo, hi, cap)
     return out
+
+
+async def _scheduled_in(ctx: Ctx, s: Series, lo: int, hi: int, cap: int) -> list[MeetingView]:
+    """The first ``cap`` scheduled meetings of ``s`` that overlap [lo, hi), by their start.
+
+    A moved one is found by its new times (asked for at once: they are stored rows), never at
+    the start its rule gives it; the others come from the rule, in batches, until ``cap`` of
+    them are neither moved nor cancelled (or the window is done).
+    """
+    found = list((await repo.moved_between(ctx.tx, s.id, lo, hi)).values())
+    kept = 0
+    after = lo - s.duration + 1
+    while kept < cap:
+        starts = occurrences.starts_between(s.recurrence, s.start_at, s.timezone, after, hi, cap)
+        if not starts:
+            break
+        stored = await repo.occurrences_between(ctx.tx, s.id, starts[0], starts[-1] + 1)
+        for start in starts:
+            occ = stored.get(start) or Occurrence(s.id, start)
+            if not (occ.cancelled or occ.moved):
+                found.append(occ)
+                kept += 1
+        if len(starts) < cap:
+            break
+        after = starts[-1] + 1
+    if not found:
+        return []
+    found.sort(key=lambda o: (o.times(s.duration)[0], o.start_at))
+    insts = await repo.instances_of(ctx.tx, s.id)
+    return [
+        scheduled_view(
+            ctx.now,
+            parse_or_404(scheduled_meeting_id(s.id, occ.start_at)),
+            s,
+            occ,
+            insts.get(occ.start_at),
+        )
+        for occ in found[:cap]
+    ]
 
 
 async def _list_instances(ctx: Ctx, lo: int, hi: int, series_id: str | None) -> list[MeetingView]:
@@ -119,6 +149,5 @@ async def _list_instances(ctx: Ctx, lo: int, hi: int, series_id: str | None) -> 
         s = cache.get(inst.series_id) or await repo.get_series(ctx.tx, inst.series_id)
         assert s is not None
         cache[s.id] = s
-        ref = parse_or_404(inst.id)
-        out.append(MeetingView(ref, s, states.instance_state(inst.ended_at), instance=inst))
+        out.append(await instance_view(ctx.tx, parse_or_404(inst.id), s, inst))
     return out

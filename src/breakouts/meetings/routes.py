@@ -55,8 +55,8 @@ async def get_meeting(request: Request) -> Response:
     site, base = app_state(request).site, api_base(request)
 
     async def op(ctx: Ctx) -> dict[str, object]:
-        parse_bool(request.query_params.get("current"), "current", False)
-        return render(await service.get_meeting(ctx, meeting_id), site, base)
+        current = parse_bool(request.query_params.get("current"), "current", False)
+        return render(await service.get_meeting(ctx, meeting_id, current), site, base)
 
     return json_response(
         await run(

@@ -30,6 +30,7 @@ from breakouts.meetings.schemas import OPTION_FIELDS, CreateMeetingObject, Updat
 from breakouts.meetings.view import (
     MEETING_NOT_FOUND,
     MeetingView,
+    format_time,
     load_meeting,
     mail_facts,
     parse_or_404,
@@ -43,6 +44,7 @@ from breakouts.text import is_email
 
 MIN_DURATION = 10 * 60
 MAX_DURATION = 23 * 3600 + 59 * 60
+_NEVER = 1 << 62  # later than any time
 
 
 # RFC 3339 (section 5.6) and the ISO 8601 relaxations the document lists (DATE_TIME_TEXT): no
@@ -193,8 +195,25 @@ def _invitees(body: CreateMeetingObject, host_email: str) -> list[InviteeRow]:
 # --- getMeeting ------------------------------------------------------------------------------
 
 
-async def get_meeting(ctx: Ctx, meeting_id: str) -> MeetingView:
-    return await load_meeting(ctx, meeting_id)
+async def get_meeting(ctx: Ctx, meeting_id: str, current: bool = False) -> MeetingView:
+    """A meeting; with ``current``, a series answers its current scheduled meeting instead.
+
+    That is the one whose instance is on (``ready``), else the next one not cancelled, not
+    started and not over (by its start, moved or not). None left: 404 (upstream has nothing to
+    answer). ``current`` applies to a series only, as upstream: other ids answer themselves.
+    """
+    view = await load_meeting(ctx, meeting_id)
+    if not current or view.ref.kind != "series":
+        return view
+    s = view.series
+    start = view.live.occurrence_start if view.live is not None else None
+    if start is None:
+        start = await _next_open(ctx.tx, s, ctx.now)
+    if start is None:
+        raise NotFound(
+            f"Meeting series '{meeting_id}' has no current or upcoming scheduled meeting."
+        )
+    return await view_of(ctx.tx, ctx.now, parse_or_404(scheduled_meeting_id(s.id, start)), s)
 
 
 # --- updateMeeting / patchMeeting ------------------------------------------------------------
@@ -214,6 +233,7 @@ async def update_meeting(ctx: Ctx, meeting_id: str, body: UpdateMeetingObject) -
     if view.ref.kind == "scheduled":
         await _update_occurrence(ctx, view, body)
     else:
+        pattern = (s.timezone, s.start_at, s.end_at, s.recurrence)
         timezone = s.timezone if body.timezone is UNSET else body.timezone
         _zone(timezone)
         start = s.start_at if body.start is UNSET else parse_time(body.start, "start", timezone)
@@ -234,6 +254,10 @@ async def update_meeting(ctx: Ctx, meeting_id: str, body: UpdateMeetingObject) -
         if body.enabled_breakout_sessions is not UNSET:
             s.breakouts_enabled = body.enabled_breakout_sessions
         s.options.update(_options(body))
+        if (s.timezone, s.start_at, s.end_at, s.recurrence) != pattern:
+            # Upstream: "any exceptional scheduled meeting in this series is cancelled". Here a
+            # moved occurrence goes back where the new rule puts it (its other changes stay).
+            await repo.undo_moves(ctx.tx, s.id)
         await repo.update_series(ctx.tx, s, ctx.now)
     view = await view_of(ctx.tx, ctx.now, view.ref, s)
     if body.send_email:
@@ -242,14 +266,20 @@ async def update_meeting(ctx: Ctx, meeting_id: str, body: UpdateMeetingObject) -
 
 
 async def _update_occurrence(ctx: Ctx, view: MeetingView, body: UpdateMeetingObject) -> None:
-    changed = (body.start, body.end, body.timezone, body.recurrence)
-    if any(value is not UNSET for value in changed):
+    s = view.series
+    timezone_changed = body.timezone is not UNSET and body.timezone != s.timezone
+    recurrence_changed = body.recurrence is not UNSET and body.recurrence.strip() != (
+        s.recurrence or ""
+    )
+    if timezone_changed or recurrence_changed:
         raise BadRequest(
-            "Changing 'start', 'end', 'timezone' or 'recurrence' of a single scheduled meeting "
-            "is not supported; change the meeting series."
+            "Changing 'timezone' or 'recurrence' of a single scheduled meeting is not "
+            "supported; change the meeting series."
         )
     occ = view.occurrence
     assert occ is not None
+    if body.start is not UNSET or body.end is not UNSET:
+        await _move(ctx, s, occ, body)
     for name in ("title", "agenda", "password"):
         value = getattr(body, name)
         if value is not UNSET:
@@ -261,6 +291,89 @@ async def _update_occurrence(ctx: Ctx, view: MeetingView, body: UpdateMeetingObj
             await _copy_plan(ctx.tx, view.series.id, view.ref.scope, occ.start_at, plan)
         occ.breakouts_enabled = body.enabled_breakout_sessions
     await repo.save_occurrence(ctx.tx, occ)
+
+
+async def _move(ctx: Ctx, s: Series, occ: repo.Occurrence, body: UpdateMeetingObject) -> None:
+    """Move one scheduled meeting (``start``, ``end``; either alone keeps its length).
+
+    Its id stays (the start its rule gives it), and so does everything keyed by it (its
+    breakout plan). The rules of a meeting's times apply (not in the past, 10 minutes to
+    23 h 59 min), and it keeps its place in the series: it may not overlap or pass another
+    scheduled meeting of the series (cancelled ones aside). Times it already has are no change
+    (a PUT sends them back); moved back to where its rule puts it, it is no longer moved.
+    """
+    was_start, was_end = occ.times(s.duration)
+    start = was_start if body.start is UNSET else parse_time(body.start, "start", s.timezone)
+    end = start + was_end - was_start
+    if body.end is not UNSET:
+        end = parse_time(body.end, "end", s.timezone)
+    if (start, end) == (was_start, was_end):
+        return
+    _check_times(start, end, ctx.now)
+    await _check_place(ctx.tx, s, occ.start_at, start, end)
+    if (start, end) == (occ.start_at, occ.start_at + s.duration):
+        occ.overrides.pop("start", None)
+        occ.overrides.pop("end", None)
+    else:
+        occ.overrides["start"], occ.overrides["end"] = start, end
+    if occurrences.last_start(s.recurrence, s.start_at, s.timezone) == occ.start_at:
+        s.last_end_at = end  # the last meeting of the series: the series ends with it
+        await repo.update_series(ctx.tx, s, ctx.now)
+
+
+async def _check_place(tx: Tx, s: Series, occ_id: int, start: int, end: int) -> None:
+    """400 when [start, end) would overlap or pass another scheduled meeting of the series.
+
+    The others keep their order (the rule's), so only the nearest on each side that is in the
+    way matters: the latest before it that ends after ``start``, the first after it that starts
+    before ``end``; each is looked for among the rule's starts and among the moved ones.
+    """
+    earlier = await _in_place(tx, s, start - s.duration + 1, occ_id, last=True)
+    later = await _in_place(tx, s, occ_id + 1, end, last=False)
+    for moved in await repo.moved_around(tx, s.id, occ_id, start, end):
+        if moved.start_at < occ_id and (earlier is None or moved.start_at > earlier):
+            earlier = moved.start_at
+        if moved.start_at > occ_id and (later is None or moved.start_at < later):
+            later = moved.start_at
+    if earlier is not None:
+        other = await _occurrence(tx, s, earlier)
+        raise BadRequest(
+            f"'start' must be at or after {format_time(other.times(s.duration)[1], s.timezone)},"
+            f" when scheduled meeting '{scheduled_meeting_id(s.id, earlier)}' ends: a scheduled"
+            " meeting may not overlap or pass another of its series."
+        )
+    if later is not None:
+        other = await _occurrence(tx, s, later)
+        raise BadRequest(
+            f"'end' must be at or before {format_time(other.times(s.duration)[0], s.timezone)},"
+            f" when scheduled meeting '{scheduled_meeting_id(s.id, later)}' starts: a scheduled"
+            " meeting may not overlap or pass another of its series."
+        )
+
+
+async def _in_place(tx: Tx, s: Series, lo: int, hi: int, *, last: bool) -> int | None:
+    """The first (``last``: the last) occurrence starting in [lo, hi) where its rule puts it:
+    neither moved nor cancelled. Bounded: the rule's starts come a thousand at a time, with one
+    query for the stored rows among them."""
+    found = None
+    while lo < hi:
+        starts = occurrences.starts_between(s.recurrence, s.start_at, s.timezone, lo, hi, 1000)
+        if not starts:
+            break
+        stored = await repo.occurrences_between(tx, s.id, starts[0], starts[-1] + 1)
+        for start in reversed(starts) if last else starts:
+            o = stored.get(start)
+            if o is None or not (o.cancelled or o.moved):
+                found = start
+                break
+        if found is not None and not last:
+            return found
+        lo = starts[-1] + 1
+    return found
+
+
+async def _occurrence(tx: Tx, s: Series, occ_id: int) -> repo.Occurrence:
+    return await repo.get_occurrence(tx, s.id, occ_id) or repo.Occurrence(s.id, occ_id)
 
 
 async def _copy_plan(
@@ -326,7 +439,9 @@ async def start_meeting(tx: Tx, now: int, meeting_id: str) -> Instance:
     if ref.kind == "instance":
         raise BadRequest(f"Meeting ID '{meeting_id}' is an instance; start a scheduled meeting.")
     if ref.kind == "series":
-        start = await _next_startable(tx, series, now)
+        start = await _next_open(tx, series, now)
+        if start is None:
+            raise Conflict("The meeting series has no occurrence left to start.")
         ref = parse_or_404(scheduled_meeting_id(series.id, start))
     view = await view_of(tx, now, ref, series)
     if view.state != "scheduled":
@@ -343,17 +458,28 @@ async def start_meeting(tx: Tx, now: int, meeting_id: str) -> Instance:
     return inst
 
 
-async def _next_startable(tx: Tx, series: Series, now: int) -> int:
+async def _next_open(tx: Tx, series: Series, now: int) -> int | None:
+    """The id of the first scheduled meeting, by its start (moved or not), that is neither
+    cancelled nor started and not over yet (it ends after ``now``); None if none is left.
+
+    Moved ones are stored rows, asked for at once; the others come from the rule, in order,
+    from the first that may not be over (at most 1000 cancelled or started ones are skipped).
+    """
+    best: tuple[int, int] | None = None  # (start, id)
+    for moved in (await repo.moved_between(tx, series.id, now, _NEVER)).values():
+        if await repo.instance_for_occurrence(tx, series.id, moved.start_at) is None:
+            best = min(best or (_NEVER, 0), (moved.times(series.duration)[0], moved.start_at))
     after = now - series.duration + 1
     for _ in range(1000):
         start = occurrences.first_start_after(
             series.recurrence, series.start_at, series.timezone, after
         )
-        if start is None:
+        if start is None or (best is not None and start >= best[0]):
             break
-        occ = await repo.get_occurrence(tx, series.id, start)
-        inst = await repo.instance_for_occurrence(tx, series.id, start)
-        if (occ is None or not occ.cancelled) and inst is None:
-            return start
         after = start + 1
-    raise Conflict("The meeting series has no occurrence left to start.")
+        stored = await repo.get_occurrence(tx, series.id, start)
+        if stored is not None and (stored.cancelled or stored.moved):
+            continue  # a moved one was asked for above
+        if await repo.instance_for_occurrence(tx, series.id, start) is None:
+            return start
+    return None if best is None else best[1]

@@ -29,23 +29,35 @@ class MeetingView:
     occurrence: Occurrence | None = None  # scheduled meetings
     instance: Instance | None = None  # instances; for a scheduled meeting, its latest instance
     live: Instance | None = None  # series: the instance in progress, if any
+    # An instance in progress: the scheduled length of its occurrence (moved: its new length).
+    length: int | None = None
 
     @property
     def start(self) -> int:
         if self.ref.kind == "scheduled":
-            assert self.ref.occurrence_start is not None
-            return self.ref.occurrence_start
+            return self._scheduled_times()[0]
         if self.ref.kind == "instance" and self.instance is not None:
             return self.instance.started_at
         return self.series.start_at
 
     @property
     def end(self) -> int:
+        """A scheduled meeting's (moved) end; an instance's end, or, while it is on, when it ends
+        if it keeps its scheduled length (started a day early, it does not last a day more)."""
         if self.ref.kind == "instance" and self.instance is not None:
             if self.instance.ended_at is not None:
                 return self.instance.ended_at
-            return self.instance.occurrence_start + self.series.duration
+            length = self.series.duration if self.length is None else self.length
+            return self.instance.started_at + length
+        if self.ref.kind == "scheduled":
+            return self._scheduled_times()[1]
         return self.start + self.series.duration
+
+    def _scheduled_times(self) -> tuple[int, int]:
+        if self.occurrence is not None:
+            return self.occurrence.times(self.series.duration)
+        assert self.ref.occurrence_start is not None
+        return self.ref.occurrence_start, self.ref.occurrence_start + self.series.duration
 
 
 def parse_or_404(meeting_id: str) -> MeetingRef:
@@ -112,17 +124,35 @@ async def view_of(
         if occ.cancelled:
             raise NotFound(MEETING_NOT_FOUND)
         inst = await repo.instance_for_occurrence(tx, series.id, start)
-        state = states.scheduled_state(
-            now,
-            start + series.duration,
-            inst is not None,
-            inst is not None and inst.ended_at is not None,
-        )
-        return MeetingView(ref, series, state, occurrence=occ, instance=inst)
+        return scheduled_view(now, ref, series, occ, inst)
     inst = await repo.get_instance(tx, ref.raw)
     if inst is None or inst.series_id != series.id:
         raise NotFound(MEETING_NOT_FOUND)
-    return MeetingView(ref, series, states.instance_state(inst.ended_at), instance=inst)
+    return await instance_view(tx, ref, series, inst)
+
+
+def scheduled_view(
+    now: int, ref: MeetingRef, series: Series, occ: Occurrence, inst: Instance | None
+) -> MeetingView:
+    """A scheduled meeting, its state from its (moved) end and its latest instance."""
+    state = states.scheduled_state(
+        now,
+        occ.times(series.duration)[1],
+        inst is not None,
+        inst is not None and inst.ended_at is not None,
+    )
+    return MeetingView(ref, series, state, occurrence=occ, instance=inst)
+
+
+async def instance_view(tx: Tx, ref: MeetingRef, series: Series, inst: Instance) -> MeetingView:
+    """An instance; one in progress learns the scheduled length of its occurrence."""
+    length = None
+    if inst.ended_at is None:
+        occ = await repo.get_occurrence(tx, series.id, inst.occurrence_start)
+        start, end = (occ or Occurrence(series.id, 0)).times(series.duration)
+        length = end - start
+    state = states.instance_state(inst.ended_at)
+    return MeetingView(ref, series, state, instance=inst, length=length)
 
 
 def require_pre_meeting(view: MeetingView) -> None:
