@@ -47,7 +47,7 @@ from breakouts.app import create_app
 from breakouts.breakouts import schemas as breakout_schemas
 from breakouts.clock import Clock
 from breakouts.config import Settings
-from breakouts.meetings import schemas
+from breakouts.meetings import schemas, upstream
 from breakouts.people import schemas as people_schemas
 from breakouts.plans import schemas as plan_schemas
 from breakouts.text import is_email
@@ -167,7 +167,7 @@ schema = schemathesis.openapi.from_asgi(
 )
 
 
-SCHEMA_MODULES = (schemas, breakout_schemas, plan_schemas, people_schemas, fields)
+SCHEMA_MODULES = (schemas, upstream, breakout_schemas, plan_schemas, people_schemas, fields)
 
 
 def test_document_describes_every_field_the_api_reads_and_writes() -> None:

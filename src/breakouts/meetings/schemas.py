@@ -17,13 +17,14 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from breakouts.fields import HOST_EMAIL_FIELD, Email, HostEmail
+from breakouts.meetings.options import OPTION_FIELDS as OPTION_FIELDS
+from breakouts.meetings.options import MeetingOptions
+from breakouts.meetings.upstream import IgnoredCreateFields, IgnoredUpdateFields
 from breakouts.plans.schemas import BreakoutSessionInput
 from breakouts.text import LINE_PATTERN
 
 Title = Annotated[str, Meta(min_length=1, max_length=128, pattern=LINE_PATTERN)]
 Agenda = Annotated[str, Meta(max_length=1300)]
-
-Int32 = Annotated[int, Meta(ge=0, le=2_147_483_647)]
 
 DATE_TIME_TEXT = (
     "An RFC 3339 date-time, e.g. `2020-05-15T20:30:00-08:00`. Upstream takes any ISO 8601 "
@@ -74,36 +75,9 @@ class Invitee(msgspec.Struct, rename="camel", omit_defaults=True):
     panelist: bool = False
 
 
-class MeetingOptions(msgspec.Struct, rename="camel", omit_defaults=True):
-    """Upstream settings kept and echoed back; they change no behaviour here.
+class CreateMeetingObject(IgnoredCreateFields, HostEmail, kw_only=True):
+    """createMeeting's body: every upstream field is type-checked; some are then ignored."""
 
-    Upstream marks none of them nullable: absent means "not set", and ``null`` is refused.
-    """
-
-    enabled_auto_record_meeting: bool | UnsetType = UNSET
-    allow_any_user_to_be_co_host: bool | UnsetType = UNSET
-    enabled_join_before_host: bool | UnsetType = UNSET
-    enable_connect_audio_before_host: bool | UnsetType = UNSET
-    join_before_host_minutes: Annotated[int, Meta(ge=0, le=15)] | UnsetType = UNSET
-    exclude_password: bool | UnsetType = UNSET
-    public_meeting: bool | UnsetType = UNSET
-    reminder_time: Int32 | UnsetType = UNSET
-    unlocked_meeting_join_security: (
-        Literal["allowJoin", "allowJoinWithLobby", "blockFromJoin"] | UnsetType
-    ) = UNSET
-    session_type_id: Int32 | UnsetType = UNSET
-    scheduled_type: Literal["meeting", "webinar", "personalRoomMeeting"] | UnsetType = UNSET
-    enable_automatic_lock: bool | UnsetType = UNSET
-    automatic_lock_minutes: Int32 | UnsetType = UNSET
-    allow_first_user_to_be_co_host: bool | UnsetType = UNSET
-    allow_authenticated_devices: bool | UnsetType = UNSET
-
-
-# (attribute, JSON name) of every option field
-OPTION_FIELDS = tuple((f.name, f.encode_name) for f in msgspec.structs.fields(MeetingOptions))
-
-
-class CreateMeetingObject(MeetingOptions, HostEmail, kw_only=True):
     title: Title
     start: DateTime
     end: DateTime
@@ -111,15 +85,17 @@ class CreateMeetingObject(MeetingOptions, HostEmail, kw_only=True):
     password: Password | UnsetType = UNSET
     timezone: TimeZone | UnsetType = UNSET
     recurrence: Recurrence | UnsetType = UNSET
-    invitees: Annotated[list[Invitee], Meta(max_length=1000)] = []
+    invitees: Annotated[list[Invitee], Meta(max_length=1000)] = msgspec.field(default_factory=list)
     enabled_breakout_sessions: bool | UnsetType = UNSET
-    breakout_sessions: list[BreakoutSessionInput] = []
+    breakout_sessions: list[BreakoutSessionInput] = msgspec.field(default_factory=list)
     send_email: bool = True
     host_email_value: Email | UnsetType = msgspec.field(default=UNSET, name=HOST_EMAIL_FIELD)
     site_url: str | UnsetType = UNSET
 
 
-class UpdateMeetingObject(MeetingOptions, HostEmail, kw_only=True):
+class UpdateMeetingObject(IgnoredUpdateFields, HostEmail, kw_only=True):
+    """updateMeeting's and patchMeeting's body: every upstream field is type-checked."""
+
     title: Title | UnsetType = UNSET
     start: DateTime | UnsetType = UNSET
     end: DateTime | UnsetType = UNSET
@@ -152,9 +128,10 @@ class CallInNumber(msgspec.Struct, rename="camel"):
 
 
 class Telephony(msgspec.Struct, rename="camel"):
+    """Upstream's ``links`` (to ``globalCallinNumbers``, not a public operation) is left out."""
+
     access_code: str
     call_in_numbers: list[CallInNumber]
-    links: list[Link] = []
 
 
 class MeetingObject(MeetingOptions, kw_only=True):
