@@ -178,7 +178,11 @@ def format_time(epoch: int, timezone: str) -> str:
 
 
 def render(view: MeetingView, site: Site, api_base: str) -> dict[str, Any]:
-    """The upstream meeting object (every field the official schema marks required)."""
+    """The upstream meeting object (every field the official schema marks required).
+
+    Every link is absolute (``api_base``) and answers: ``telephony.links`` is left out, since
+    its upstream target (``globalCallinNumbers``) has no operation in the public specification.
+    """
     s = view.series
     tz = s.timezone
     overrides = view.occurrence.overrides if view.occurrence is not None else {}
@@ -217,13 +221,6 @@ def render(view: MeetingView, site: Site, api_base: str) -> dict[str, Any]:
                     "callInNumber": "+1-408-555-0100",
                     "tollType": "toll",
                 },
-            ],
-            "links": [
-                {
-                    "rel": "globalCallinNumbers",
-                    "href": f"/v1/meetings/{mid}/globalCallinNumbers",
-                    "method": "GET",
-                }
             ],
         },
         "enabledBreakoutSessions": breakouts_enabled(view),
