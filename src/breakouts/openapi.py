@@ -160,8 +160,10 @@ SEND_EMAIL = param(
 CURRENT = param(
     "current",
     "query",
-    f"Accepted for compatibility ({ANY_CASE}) and not applied.",
-    {"type": "boolean"},
+    "With `true`, a meeting series answers its current scheduled meeting instead: the one in "
+    "progress, else the next one neither cancelled, started nor over (none left: 404). Other "
+    f"ids answer themselves. Written {ANY_CASE}; default false.",
+    {"type": "boolean", "default": False},
 )
 BEARER_TEXT = (
     "A bearer token of this server; paste it alone, without `Bearer `. Where to get one:\n\n"
