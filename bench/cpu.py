@@ -41,16 +41,19 @@ class Meter:
     """Started around one measurement; ``stop`` gives the server's CPU and the others' load."""
 
     server_pid: int | None = None
+    ours: tuple[int, ...] = ()  # more of the bench's processes (an idle server): not "others"
     _wall: float = 0.0
     _busy: float = 0.0
     _own: float = 0.0
     _server: float = 0.0
+    _ours: float = 0.0
 
     def start(self) -> Meter:
         self._wall = time.monotonic()
         self._busy = _busy_seconds()
         self._own = _own_seconds()
         self._server = process_seconds(self.server_pid) if self.server_pid else 0.0
+        self._ours = sum(process_seconds(pid) for pid in self.ours)
         return self
 
     def stop(self) -> tuple[float, float]:
@@ -59,8 +62,9 @@ class Meter:
         busy = _busy_seconds() - self._busy
         own = _own_seconds() - self._own
         server = (process_seconds(self.server_pid) - self._server) if self.server_pid else 0.0
+        ours = sum(process_seconds(pid) for pid in self.ours) - self._ours
         cpus = len(os.sched_getaffinity(0))
-        other = max(0.0, busy - own - server) / (cpus * wall) if wall > 0 else 0.0
+        other = max(0.0, busy - own - server - ours) / (cpus * wall) if wall > 0 else 0.0
         return server, other
 
 

@@ -3,15 +3,19 @@
     python -m bench.run [--meetings 100000] [--runs 3] [--duration 10] ...
 
 Each round measures, back to back: S (storage loop), B (bare ASGI app under wrk), the DELETE
-at c16 and at c64 (each on a fresh copy of the seeded database, each request on a meeting no
-other request touched). The table gives each round and the median of the rounds. See
-bench/README.md for what each figure means.
+at c16, the fault row (``--fault-row``: the DELETE at c16 on two servers at once, one of them
+with a fault rule on another org, in interleaved slices), B and the DELETE at c64 (each server
+on a fresh copy of the seeded database, each request on a meeting no other request touched).
+The table gives each round and the median of the rounds. See bench/README.md for what each
+figure means.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import http.client
 import json
 import os
 import platform
@@ -40,9 +44,15 @@ class DeleteRun:
     wrk: WrkResult
     audit_rows: int  # transactions the server committed (one audit row per DELETE)
     empty_deletes: int  # of those, DELETEs that found no session (a meeting hit twice)
-    outbox_rows: int
+    queued_emails: int  # in mail events or outbox rows
     server_cpu_us: float  # server process CPU (all its threads) per answered request
     other_load: float  # CPU the rest of the machine used meanwhile, share of all CPUs
+    warmup_errors: int = 0  # non-2xx answers and socket errors of the warm-up run
+    # With a fault rule on another org: the status the other org's DELETE got after the
+    # measured run (500 if the rule was live on the server); None: no fault rule.
+    fault_check: int | None = None
+    # The fault row's slices, in the order they ran: [req/s, p50 ms, p99 ms] of each.
+    slices: list[list[float]] = field(default_factory=list)
 
 
 @dataclass
@@ -62,6 +72,10 @@ class Round:
     storage: StorageRun
     bare: BareRun
     delete: DeleteRun
+    # The fault row: the DELETE with a fault rule on another org, and the plain DELETE in the
+    # slices interleaved with it.
+    delete_fault: DeleteRun | None = None
+    delete_paired: DeleteRun | None = None
     bare_extra: BareRun | None = None
     delete_extra: DeleteRun | None = None
     warnings: list[str] = field(default_factory=list)
@@ -92,6 +106,19 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         default=64,
         help="also measure at this many connections; 0: skip",
+    )
+    p.add_argument(
+        "--fault-row",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure the DELETE c16 with one fault rule (every operation: 500) on a second"
+        " org against the plain DELETE, in interleaved slices (default: on)",
+    )
+    p.add_argument(
+        "--fault-slices",
+        type=int,
+        default=5,
+        help="slices of each configuration in the fault row (each --duration/N s)",
     )
     p.add_argument(
         "--template",
@@ -147,6 +174,20 @@ def _git_describe() -> str:
     return head + (" (with uncommitted changes)" if dirty else "")
 
 
+def _server_source() -> str:
+    """Where the server's code comes from, if not this checkout's ``src`` (e.g. ``PYTHONPATH``
+    pointing at an export of one commit, to measure it while the working tree changes)."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import breakouts; print(breakouts.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.strip()
+    package = Path(out).resolve().parent
+    return "" if package == servers.REPO / "src" / "breakouts" else f", server code from {package}"
+
+
 def _wrk_version(binary: str) -> str:
     out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
     return (out.stdout + out.stderr).splitlines()[0].split(" [")[0]
@@ -158,10 +199,53 @@ def _db_counts(db: Path) -> tuple[int, int, int]:
         audit, empty = conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(sessions_count = 0), 0) FROM audit_log"
         ).fetchone()
-        (outbox,) = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        # Emails queued: still inside mail events (the mail worker, which fans them out into
+        # outbox rows, is off) or already outbox rows.
+        (outbox,) = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM outbox)"
+            " + (SELECT COALESCE(SUM(recipient_count), 0) FROM mail_events)"
+        ).fetchone()
     finally:
         conn.close()
     return int(audit), int(empty), int(outbox)
+
+
+def _delete_status(port: int, token: str) -> int:
+    """The status of one DELETE of breakout sessions (of a meeting that does not exist)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(
+            "DELETE",
+            f"/v1/meetings/{'0' * 32}/breakoutSessions",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def _combined(results: list[WrkResult]) -> WrkResult:
+    """Slices as one run: requests over the slices' time; percentiles weighted by requests."""
+    total = sum(w.requests for w in results)
+    seconds = sum(w.requests / w.requests_per_s for w in results if w.requests_per_s > 0)
+
+    def mean(values: list[float]) -> float:
+        return sum(v * w.requests for v, w in zip(values, results, strict=True)) / max(total, 1)
+
+    return WrkResult(
+        requests_per_s=total / seconds if seconds > 0 else 0.0,
+        requests=total,
+        p50_ms=mean([w.p50_ms for w in results]),
+        p75_ms=mean([w.p75_ms for w in results]),
+        p90_ms=mean([w.p90_ms for w in results]),
+        p99_ms=mean([w.p99_ms for w in results]),
+        non_2xx=sum(w.non_2xx for w in results),
+        socket_errors=sum(w.socket_errors for w in results),
+        wrapped=sum(w.wrapped for w in results),
+        raw="\n".join(w.raw for w in results),
+    )
 
 
 def _write_ids(path: Path, ids: Sequence[str]) -> Path:
@@ -178,6 +262,7 @@ class Bench:
         self.seeded: seed.Seeded | None = None
         self.warm_ids = work / "ids-warmup.txt"
         self.main_ids = work / "ids-measured.txt"
+        self.slice_ids: list[Path] = []  # the measured ids in --fault-slices parts
 
     # --- set-up ------------------------------------------------------------------------------
 
@@ -208,6 +293,13 @@ class Bench:
             raise SystemExit(f"seed more than {WARMUP_IDS * 2} meetings")
         _write_ids(self.warm_ids, seeded.meeting_ids[:WARMUP_IDS])
         _write_ids(self.main_ids, seeded.meeting_ids[WARMUP_IDS:])
+        measured = seeded.meeting_ids[WARMUP_IDS:]
+        n = max(1, a.fault_slices)
+        part = len(measured) // n
+        self.slice_ids = [
+            _write_ids(self.work / f"ids-slice-{k}.txt", measured[k * part : (k + 1) * part])
+            for k in range(n)
+        ]
         self.seeded = seeded
         return seeded
 
@@ -269,7 +361,7 @@ class Bench:
                 db, port, self.out / "server.log", server_env(self.args)
             ) as proc:
                 self._quiet()
-                self._wrk(port, self.warm_ids, connections, WARMUP_S)
+                warm = self._wrk(port, self.warm_ids, connections, WARMUP_S)
                 before = _db_counts(db)
                 finish = during(proc.pid) if during is not None else None
                 meter = cpu.Meter(proc.pid).start()
@@ -285,9 +377,77 @@ class Bench:
                 after[2] - before[2],
                 server_cpu / max(result.requests, 1) * 1e6,
                 other,
+                warm.non_2xx + warm.socket_errors,
             )
         finally:
             seed.remove_database(db)
+
+    def fault_row(self, connections: int) -> tuple[DeleteRun, DeleteRun]:
+        """(the DELETE with a fault rule on another org, the plain DELETE), interleaved.
+
+        Two servers run at once, each on a fresh copy of the seeded database; into one copy a
+        second org with one fault rule was written before its server started (the default org,
+        which every request uses, has none). After a warm-up of each, wrk alternates between
+        them in ``--fault-slices`` slices each, in the order P F F P P F F P ..., the k-th slice
+        of each on the k-th part of the measured ids: a machine whose speed drifts over tens of
+        seconds (as this shared VM's does) slows both alike. The idle server's CPU (its
+        checkpoints) is not counted as others' load. After the last slice one DELETE with the
+        other org's token checks that the rule was live.
+        """
+        assert self.seeded is not None
+        a = self.args
+        n = len(self.slice_ids)
+        seconds = max(1, a.duration // n)
+        dbs = {
+            fault: seed.copy_database(self.seeded.template, self.work / f"pair-{fault}.db")
+            for fault in (True, False)
+        }
+        try:
+            other_token = seed.add_fault_org(dbs[True])
+            ports = {fault: servers.free_port() for fault in dbs}
+            logs = {True: self.out / "server-fault.log", False: self.out / "server.log"}
+            with contextlib.ExitStack() as stack:
+                procs = {
+                    fault: stack.enter_context(
+                        servers.breakouts_server(
+                            dbs[fault], ports[fault], logs[fault], server_env(a)
+                        )
+                    )
+                    for fault in (True, False)
+                }
+                self._quiet()
+                warm = {f: self._wrk(ports[f], self.warm_ids, connections, WARMUP_S) for f in dbs}
+                before = {f: _db_counts(dbs[f]) for f in dbs}
+                slices: dict[bool, list[tuple[WrkResult, float, float]]] = {True: [], False: []}
+                for i in range(2 * n):
+                    fault = (i % 2 == 1) == ((i // 2) % 2 == 0)  # P F F P P F ...
+                    ids = self.slice_ids[len(slices[fault])]
+                    meter = cpu.Meter(procs[fault].pid, (procs[not fault].pid,)).start()
+                    result = self._wrk(ports[fault], ids, connections, seconds)
+                    server_cpu, other = meter.stop()
+                    slices[fault].append((result, server_cpu, other))
+                checked = _delete_status(ports[True], other_token)
+            out = []
+            for fault in (True, False):
+                after = _db_counts(dbs[fault])
+                w = _combined([x[0] for x in slices[fault]])
+                out.append(
+                    DeleteRun(
+                        w,
+                        after[0] - before[fault][0],
+                        after[1] - before[fault][1],
+                        after[2] - before[fault][2],
+                        sum(x[1] for x in slices[fault]) / max(w.requests, 1) * 1e6,
+                        max(x[2] for x in slices[fault]),
+                        warm[fault].non_2xx + warm[fault].socket_errors,
+                        checked if fault else None,
+                        [[x.requests_per_s, x.p50_ms, x.p99_ms] for x, _, _ in slices[fault]],
+                    )
+                )
+            return out[0], out[1]
+        finally:
+            for db in dbs.values():
+                seed.remove_database(db)
 
     def round(self, n: int) -> Round:
         a = self.args
@@ -300,6 +460,11 @@ class Bench:
         d = self.delete(c)
         print(f" {d.wrk.requests_per_s:,.0f} req/s", end="", flush=True)
         r = Round(s, b, d)
+        if a.fault_row:
+            print(f"; fault row c{c} ...", end="", flush=True)
+            r.delete_fault, r.delete_paired = self.fault_row(c)
+            f, p = r.delete_fault.wrk.requests_per_s, r.delete_paired.wrk.requests_per_s
+            print(f" {f:,.0f} / {p:,.0f} req/s = {f / p:.3f}", end="", flush=True)
         if a.extra_connections:
             x = a.extra_connections
             print(f"; B c{x} ...", end="", flush=True)
@@ -321,12 +486,24 @@ def _check(r: Round) -> list[str]:
         if bare is not None and (bare.wrk.non_2xx or bare.wrk.socket_errors):
             w = bare.wrk
             out.append(f"{label}: {w.non_2xx} non-2xx, {w.socket_errors} socket errors")
-    for label, d in (("DELETE", r.delete), ("DELETE extra", r.delete_extra)):
+    for label, d in (
+        ("DELETE", r.delete),
+        ("DELETE fault row", r.delete_fault),
+        ("DELETE fault row, plain slices", r.delete_paired),
+        ("DELETE extra", r.delete_extra),
+    ):
         if d is None:
             continue
         w = d.wrk
         if w.non_2xx or w.socket_errors:
             out.append(f"{label}: {w.non_2xx} non-2xx, {w.socket_errors} socket errors")
+        if d.warmup_errors:
+            out.append(f"{label}: {d.warmup_errors} non-2xx answers or socket errors in warm-up")
+        if d is r.delete_fault and d.fault_check != 500:
+            out.append(
+                f"{label}: the other org's DELETE got {d.fault_check}, not the rule's 500"
+                " (the fault rule was not live)"
+            )
         if w.wrapped:
             out.append(f"{label}: wrk ran out of meeting ids ({w.wrapped} wraps): seed more")
         if d.empty_deletes:
@@ -383,15 +560,54 @@ def rows(rounds: list[Round], c: int, extra: int) -> list[Row]:
         Row(f"p99 c{c}, ms", [w.p99_ms for w in d], ".2f"),
         Row(f"**p99/p50 c{c}** (goal <= 4)", [w.tail_ratio for w in d], ".1f"),
         Row(f"server CPU per DELETE c{c}, µs", [r.delete.server_cpu_us for r in rounds], ".0f"),
+    ]
+    faulted = [r.delete_fault for r in rounds if r.delete_fault is not None]
+    paired = [r.delete_paired for r in rounds if r.delete_paired is not None]
+    if len(faulted) == len(paired) == len(rounds):
+        f = [x.wrk for x in faulted]
+        pw = [x.wrk for x in paired]
+        tag = "fault rule on another org"
+        out += [
+            Row(f"fault row: DELETE req/s c{c}, {tag}", [w.requests_per_s for w in f], ",.0f"),
+            Row(
+                f"fault row: DELETE / L, {tag}",
+                [w.requests_per_s / x for w, x in zip(f, lim, strict=True)],
+                ".2f",
+            ),
+            Row(f"fault row: p99/p50 c{c}, {tag}", [w.tail_ratio for w in f], ".1f"),
+            Row(
+                f"fault row: server CPU per DELETE, {tag}, µs",
+                [x.server_cpu_us for x in faulted],
+                ".0f",
+            ),
+            Row(
+                f"fault row: plain DELETE req/s c{c} in the slices between",
+                [w.requests_per_s for w in pw],
+                ",.0f",
+            ),
+            Row(
+                "**fault on another org / plain**, req/s (goal >= 0.97)",
+                [x.requests_per_s / y.requests_per_s for x, y in zip(f, pw, strict=True)],
+                ".3f",
+            ),
+        ]
+    out.append(
         Row(
             "other load during S / B / DELETE, % of CPUs",
             [
-                100 * max(r.storage.other_load, r.bare.other_load, r.delete.other_load)
+                100
+                * max(
+                    r.storage.other_load,
+                    r.bare.other_load,
+                    r.delete.other_load,
+                    r.delete_fault.other_load if r.delete_fault is not None else 0.0,
+                    r.delete_paired.other_load if r.delete_paired is not None else 0.0,
+                )
                 for r in rounds
             ],
             ".0f",
-        ),
-    ]
+        )
+    )
     bx = [r.bare_extra.wrk for r in rounds if r.bare_extra is not None]
     dx = [r.delete_extra.wrk for r in rounds if r.delete_extra is not None]
     if extra and len(dx) == len(rounds) and len(bx) == len(rounds):
@@ -446,7 +662,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rounds = [bench.round(n + 1) for n in range(args.runs)]
         table_rows = rows(rounds, args.connections, args.extra_connections)
         env = (
-            f"{started:%Y-%m-%d %H:%M} UTC, commit {_git_describe()}, {platform.node()},"
+            f"{started:%Y-%m-%d %H:%M} UTC, commit {_git_describe()}{_server_source()},"
+            f" {platform.node()},"
             f" {_cpu_count()} CPUs, Python {platform.python_version()},"
             f" SQLite {sqlite3.sqlite_version}, {_wrk_version(wrk_bin)};"
             f" {len(seeded.meeting_ids)} meetings x {seeded.sessions_per_meeting} sessions x"
@@ -485,7 +702,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _plain(r: Round) -> dict[str, object]:
     data = asdict(r)
-    for key in ("bare", "bare_extra", "delete", "delete_extra"):
+    for key in (
+        "bare",
+        "bare_extra",
+        "delete",
+        "delete_fault",
+        "delete_paired",
+        "delete_extra",
+    ):
         if data.get(key):
             data[key]["wrk"].pop("raw", None)
     return data

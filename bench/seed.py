@@ -1,7 +1,8 @@
 """Seeding: many meetings with breakout plans, written straight into a migrated SQLite file.
 
-The rows match ``src/breakouts/migrations/versions/0001_initial.py`` and what the service itself
-writes: series-level plans have scope ``''`` and ``occurrence_start`` NULL, invitees are a JSON
+The rows match the migrations (``src/breakouts/migrations/versions/``) and what the service
+itself writes: people and meeting series get the default org through the ``org_id`` column
+default of 0003 (its ``orgs`` row is written by ``breakouts migrate``); series-level plans have scope ``''`` and ``occurrence_start`` NULL, invitees are a JSON
 array string, the token is stored as its sha256 hex. Going through the API would take minutes;
 ``executemany`` takes seconds.
 """
@@ -25,6 +26,10 @@ from pathlib import Path
 HOST_EMAIL = "host@example.com"
 HOST_NAME = "Harper Host"
 SCOPES = "meeting:schedules_read meeting:schedules_write"
+# The default org of migration 0003 (``breakouts.orgs.repository.DEFAULT_ORG``): every seeded row.
+DEFAULT_ORG = "00000000-0000-4000-8000-000000000000"
+OTHER_ORG = "00000000-0000-4000-8000-0000000000b7"  # the fault-row configuration's second org
+OTHER_EMAIL = "other@example.com"
 INVITEE_POOL = 5000  # distinct invitee emails the meetings draw from
 _BATCH = 10_000
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
@@ -110,6 +115,8 @@ def seed(
 
     conn = sqlite3.connect(path, isolation_level=None)
     try:
+        if conn.execute("SELECT 1 FROM orgs WHERE id = ?", (DEFAULT_ORG,)).fetchone() is None:
+            raise RuntimeError("`breakouts migrate` left no default org: the schema has changed")
         # Fast, unsafe loading; the file is switched to WAL (what the server uses) at the end.
         conn.execute("PRAGMA journal_mode=OFF")
         conn.execute("PRAGMA synchronous=OFF")
@@ -201,6 +208,51 @@ def seed(
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     _flush(path)
     return Seeded(path, token, ids, sessions_per_meeting, invitees_per_session)
+
+
+def add_fault_org(path: Path) -> str:
+    """A second org with one fault rule (every operation answers 500), its own person and token.
+
+    Written into a copy of the template before the server starts, as the control plane would
+    leave it (``orgs.repository.insert`` and ``insert_fault``: the org's ``version`` is a fresh
+    random number). The seeded rows stay in the default org, which has no rule. Returns the
+    other org's token, with which the bench checks that the rule is live on the server.
+    """
+    now = int(time.time())
+    token = secrets.token_urlsafe(48)
+    person_id = str(uuid.uuid4())
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "INSERT INTO orgs (id, name, journal, clock_offset, version, created_at)"
+            " VALUES (?, 'Bench other org', 0, 0, ?, ?)",
+            (OTHER_ORG, random.getrandbits(62), now),
+        )
+        conn.execute(
+            "INSERT INTO people (id, org_id, email, email_lower, display_name, is_admin,"
+            " created_at) VALUES (?, ?, ?, ?, 'Olive Other', 0, ?)",
+            (person_id, OTHER_ORG, OTHER_EMAIL, OTHER_EMAIL.lower(), now),
+        )
+        conn.execute(
+            "INSERT INTO tokens (token_hash, person_id, scopes, expires_at, created_at)"
+            " VALUES (?, ?, ?, NULL, ?)",
+            (hashlib.sha256(token.encode()).hexdigest(), person_id, SCOPES, now),
+        )
+        conn.execute(
+            "INSERT INTO faults (org_id, operation, status, retry_after, message, probability,"
+            " remaining, latency_ms, created_at) VALUES (?, '*', 500, NULL, 'bench fault', 1,"
+            " NULL, NULL, ?)",
+            (OTHER_ORG, now),
+        )
+        conn.execute("COMMIT")
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise RuntimeError(f"{path} is in use: could not checkpoint the fault org into it")
+    finally:
+        conn.close()  # the last connection: SQLite removes the (empty) WAL
+    _flush(path)
+    return token
 
 
 def copy_database(template: Path, target: Path) -> Path:

@@ -3,13 +3,13 @@
 No HTTP and no project code: the statements the service runs for a series DELETE with
 ``sendEmail`` true, copied from ``src/breakouts`` (people/repository.token_owner,
 meetings/repository.get_series and live_instance, breakouts/repository.delete_series_plans,
-meetings/repository.clear_future_plans and set_series_breakouts_enabled, mail/outbox.enqueue,
-audit.record), one transaction per meeting, each on a different meeting, with the server's
+meetings/repository.clear_future_plans and set_series_breakouts_enabled, mail/outbox.enqueue
+(one ``mail_events`` row for all the recipients), audit.record), one transaction per meeting, each on a different meeting, with the server's
 connection settings (db/sqlite.py ``connect``: WAL, synchronous=NORMAL, foreign_keys=ON,
 busy_timeout=0, ``BEGIN IMMEDIATE``, one connection, autocheckpoint off, and the server's
 checkpointing: the WAL file preallocated to 320 MB, PASSIVE every 0.25 s on a thread, and past 256 MB of WAL a RESTART inline
-between two transactions). The loop also builds what the rows hold (JSON payloads,
-message ids, a tracking id), as any implementation must; it reads rows as plain tuples.
+between two transactions). The loop also builds what the rows hold (the event's JSON, its
+key, a tracking id), as any implementation must; it reads rows as plain tuples.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import random
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +53,11 @@ CLEAR_SQL = (
     " WHERE series_id = ? AND start_at > ? AND has_plan = 1"
 )
 FLAG_SQL = "UPDATE meeting_series SET breakouts_enabled = ? WHERE id = ?"
-OUTBOX_SQL = (
-    "INSERT INTO outbox (message_id, event, meeting_id, recipient, payload, status,"
-    " attempts, next_attempt_at, created_at, org_id)"
-    " VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?)"
+# One event row for all the recipients (migration 0004, issue #11): the mail worker fans it
+# out into outbox rows later, off the request path, so that is not part of the DELETE.
+EVENT_SQL = (
+    "INSERT INTO mail_events (org_id, event, meeting_id, event_key, domain, common,"
+    " recipients, recipient_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 AUDIT_SQL = (
     "INSERT INTO audit_log (org_id, at, action, actor_id, on_behalf_of_id, meeting_id,"
@@ -76,7 +76,7 @@ class StorageResult:
     transactions: int
     cpu_us_per_tx: float
     sessions_deleted: int
-    outbox_rows: int
+    recipients: int  # emails queued (inside the mail events)
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -168,7 +168,7 @@ def begin(conn: sqlite3.Connection) -> None:
 
 
 def delete_tx(conn: sqlite3.Connection, token: str, meeting_id: str) -> tuple[int, int]:
-    """One DELETE of a series plan; returns (sessions deleted, outbox rows)."""
+    """One DELETE of a series plan; returns (sessions deleted, emails queued)."""
     now = int(time.time())
     tracking_id = f"breakouts_{random.getrandbits(128):032x}"
     begin(conn)
@@ -192,7 +192,7 @@ def delete_tx(conn: sqlite3.Connection, token: str, meeting_id: str) -> tuple[in
         conn.execute(CLEAR_SQL, (meeting_id, future_after))
         if series[12]:
             conn.execute(FLAG_SQL, (0, meeting_id))
-        rows: list[Sequence[object]] = []
+        recipients: list[tuple[str, dict[str, object]]] = []
         if deleted:
             host_email = series[14]
             common = {
@@ -209,31 +209,29 @@ def delete_tx(conn: sqlite3.Connection, token: str, meeting_id: str) -> tuple[in
                 "onBehalf": False,
                 "siteUrl": SITE,
             }
-            recipients: list[tuple[str, dict[str, object]]] = [
+            recipients.append(
                 (host_email, {"role": "host", "sessions": [name for name, _ in deleted]})
-            ]
+            )
             seen = {host_email.lower()}
             for name, invitees in deleted:
                 for email in invitees:
                     if email.lower() not in seen:
                         seen.add(email.lower())
                         recipients.append((email, {"role": "invitee", "session": name}))
-            event_id = uuid.uuid4().hex
-            for recipient, extra in recipients:
-                digest = hashlib.sha256(recipient.lower().encode()).hexdigest()[:16]
-                payload = _encode({**common, **extra, "event": EVENT, "to": recipient}).decode()
-                rows.append(
-                    (
-                        f"<{event_id}.{digest}@{SITE}>",
-                        EVENT,
-                        meeting_id,
-                        recipient,
-                        payload,
-                        now,
-                        owner[4],
-                    )
-                )
-            conn.executemany(OUTBOX_SQL, rows)
+            conn.execute(
+                EVENT_SQL,
+                (
+                    owner[4],
+                    EVENT,
+                    meeting_id,
+                    f"{random.getrandbits(128):032x}",
+                    SITE,
+                    _encode({**common, "event": EVENT}).decode(),
+                    _encode(recipients).decode(),
+                    len(recipients),
+                    now,
+                ),
+            )
         conn.execute(
             AUDIT_SQL,
             (
@@ -252,7 +250,7 @@ def delete_tx(conn: sqlite3.Connection, token: str, meeting_id: str) -> tuple[in
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return len(deleted), len(rows)
+    return len(deleted), len(recipients)
 
 
 def measure(
@@ -265,7 +263,7 @@ def measure(
         with Checkpointer(path) as checkpointer:
             for _ in range(warmup):
                 delete_tx(conn, token, next(ids))
-            count = sessions = outbox = 0
+            count = sessions = queued = 0
             wall0, cpu0 = time.perf_counter(), time.process_time()
             deadline = wall0 + duration
             while True:
@@ -278,7 +276,7 @@ def measure(
                 s, o = delete_tx(conn, token, meeting_id)
                 count += 1
                 sessions += s
-                outbox += o
+                queued += o
                 if count % 128 == 0 and time.perf_counter() >= deadline:
                     break
             wall = time.perf_counter() - wall0
@@ -287,4 +285,4 @@ def measure(
         conn.close()
     if count == 0:
         raise RuntimeError("no transaction ran: too few seeded meetings")
-    return StorageResult(count / wall, count, cpu / count * 1e6, sessions, outbox)
+    return StorageResult(count / wall, count, cpu / count * 1e6, sessions, queued)
