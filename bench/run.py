@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench import cpu, profile, seed, servers, storage, wrk
+from bench import cpu, prism, profile, seed, servers, storage, wrk
 from bench.storage import StorageResult
 from bench.wrk import WrkResult
 
@@ -76,6 +76,7 @@ class Round:
     # slices interleaved with it.
     delete_fault: DeleteRun | None = None
     delete_paired: DeleteRun | None = None
+    prism: BareRun | None = None  # Stoplight Prism mocking the official spec, same wrk script
     bare_extra: BareRun | None = None
     delete_extra: DeleteRun | None = None
     warnings: list[str] = field(default_factory=list)
@@ -106,6 +107,13 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         default=64,
         help="also measure at this many connections; 0: skip",
+    )
+    p.add_argument(
+        "--prism",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also drive Stoplight Prism (mocking the official spec; installed with npm into"
+        " bench/.prism when Node is present) with the same wrk script, round by round",
     )
     p.add_argument(
         "--fault-row",
@@ -260,6 +268,14 @@ class Bench:
         self.work = work
         self.out = out
         self.seeded: seed.Seeded | None = None
+        self.prism_binary: Path | None = None
+        self.prism_note = ""
+        if args.prism:
+            with (out / "prism-install.log").open("w") as log:
+                self.prism_binary, why = prism.install(log)
+            if self.prism_binary is None:
+                self.prism_note = f"Prism row skipped: {why}"
+                print(self.prism_note, flush=True)
         self.warm_ids = work / "ids-warmup.txt"
         self.main_ids = work / "ids-measured.txt"
         self.slice_ids: list[Path] = []  # the measured ids in --fault-slices parts
@@ -344,6 +360,25 @@ class Bench:
             meter = cpu.Meter(proc.pid).start()
             result = self._wrk(port, self.main_ids, connections, self.args.bare_duration)
             return BareRun(result, meter.stop()[1])
+
+    def prism_mock(self, connections: int) -> BareRun | None:
+        """Prism mocking the official spec, driven as the DELETE is (nothing is stored or sent)."""
+        if self.prism_binary is None:
+            return None
+        assert self.seeded is not None
+        port = servers.free_port()
+        server = prism.Prism(
+            self.prism_binary, prism.spec_under_v1(self.work), port, self.out / "prism.log"
+        )
+        try:
+            server.wait_ready(self.seeded.meeting_ids[0], self.seeded.token)
+            self._quiet()
+            self._wrk(port, self.warm_ids, connections, WARMUP_S)
+            meter = cpu.Meter(server.popen.pid).start()
+            result = self._wrk(port, self.main_ids, connections, self.args.duration)
+            return BareRun(result, meter.stop()[1])
+        finally:
+            server.stop()
 
     def delete(
         self, connections: int, during: Callable[[int], Callable[[], None]] | None = None
@@ -460,6 +495,11 @@ class Bench:
         d = self.delete(c)
         print(f" {d.wrk.requests_per_s:,.0f} req/s", end="", flush=True)
         r = Round(s, b, d)
+        if self.prism_binary is not None:
+            print(f"; Prism c{c} ...", end="", flush=True)
+            r.prism = self.prism_mock(c)
+            assert r.prism is not None
+            print(f" {r.prism.wrk.requests_per_s:,.0f} req/s", end="", flush=True)
         if a.fault_row:
             print(f"; fault row c{c} ...", end="", flush=True)
             r.delete_fault, r.delete_paired = self.fault_row(c)
@@ -482,7 +522,7 @@ class Bench:
 def _check(r: Round) -> list[str]:
     """What would make a round's figures wrong: errors, reused meetings, missing commits."""
     out: list[str] = []
-    for label, bare in (("B", r.bare), ("B extra", r.bare_extra)):
+    for label, bare in (("B", r.bare), ("B extra", r.bare_extra), ("Prism", r.prism)):
         if bare is not None and (bare.wrk.non_2xx or bare.wrk.socket_errors):
             w = bare.wrk
             out.append(f"{label}: {w.non_2xx} non-2xx, {w.socket_errors} socket errors")
@@ -591,6 +631,18 @@ def rows(rounds: list[Round], c: int, extra: int) -> list[Row]:
                 ".3f",
             ),
         ]
+    mocked = [r.prism.wrk for r in rounds if r.prism is not None]
+    if len(mocked) == len(rounds):
+        out += [
+            Row(f"Prism 5.16 mock, req/s c{c} (stores nothing, sends nothing)",
+                [w.requests_per_s for w in mocked], ",.0f"),
+            Row(f"Prism p99/p50 c{c}", [w.tail_ratio for w in mocked], ".1f"),
+            Row(
+                "**breakouts / Prism**, DELETE req/s (goal >= 1.5)",
+                [x.requests_per_s / y.requests_per_s for x, y in zip(d, mocked, strict=True)],
+                ".2f",
+            ),
+        ]  # fmt: skip
     out.append(
         Row(
             "other load during S / B / DELETE, % of CPUs",
@@ -679,6 +731,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{k}={v}" for k, v in sorted(settings.items())
             )
         text = f"{env}\n\n`{command}`\n\n{table(table_rows, args.runs)}\n"
+        if bench.prism_note:
+            text += f"\n{bench.prism_note}\n"
         warnings = [w for r in rounds for w in r.warnings]
         if warnings:
             text += "\nWarnings:\n" + "\n".join(f"- {w}" for w in warnings) + "\n"
@@ -709,6 +763,7 @@ def _plain(r: Round) -> dict[str, object]:
         "delete_fault",
         "delete_paired",
         "delete_extra",
+        "prism",
     ):
         if data.get(key):
             data[key]["wrk"].pop("raw", None)
