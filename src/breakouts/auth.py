@@ -105,16 +105,3 @@ async def authorize(
             raise NotFound(f"Host '{host_email_value}' was not found.")
         person = host
     return Caller(owner.person, person, owner.scopes, owner.org)
-
-
-async def authenticate(
-    tx: Tx,
-    token_hash: str,
-    real_now: int,
-    *,
-    write: bool,
-    host_email: Callable[[], str | None],
-) -> Caller:
-    """``check_token`` then ``authorize``: the caller of a request, or 401/403/404."""
-    owner = await check_token(tx, token_hash, real_now)
-    return await authorize(tx, owner, write=write, host_email=host_email)

@@ -164,8 +164,3 @@ async def expand(
     ids = [e["id"] for e in events]
     await tx.execute(f"DELETE FROM mail_events WHERE id IN ({', '.join('?' * len(ids))})", *ids)
     return len(rows)
-
-
-async def queued_recipients(tx: Tx) -> int:
-    """Messages still inside events, not yet fanned out (part of the queue's depth)."""
-    return int(await tx.fetchval("SELECT COALESCE(SUM(recipient_count), 0) FROM mail_events"))
