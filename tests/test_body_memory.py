@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_first_run import free_port
+from tests.test_first_run import free_port, stop
 
 BIN = Path(sys.executable).parent
 TOTAL = 256 << 20
@@ -82,14 +81,7 @@ def server(tmp_path: Path) -> Iterator[tuple[int, int, str, str]]:
                 time.sleep(0.1)
         yield port, proc.pid, token.group(1), meeting.group(1)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop(proc)
 
 
 @pytest.mark.slow

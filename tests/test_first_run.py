@@ -26,6 +26,18 @@ BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Stop a server this test started, by its PID: SIGTERM, then SIGKILL after 10 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -64,14 +76,7 @@ def test_printed_curl_line_deletes_demo_breakout_sessions(tmp_path: Path) -> Non
         )
         assert meeting["enabledBreakoutSessions"] is False
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop(proc)
 
 
 @contextmanager
@@ -93,14 +98,7 @@ def serving(cwd: Path, port: int) -> Iterator[list[str]]:
             lines.append(line)
         yield lines
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop(proc)
 
 
 def get(url: str, token: str | None = None) -> int:
