@@ -442,6 +442,16 @@ def serve(
             " start-up (or the one in BREAKOUTS_CONTROL_TOKEN).",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Server processes sharing the port, each with its own database connection"
+            " (README: Running at scale). On SQLite one process is fastest.",
+        ),
+    ] = 1,
 ) -> None:
     """Migrate, create the demo site on first start, and serve the API.
 
@@ -476,6 +486,19 @@ def serve(
         )
         return "\n".join(lines)
 
+    uvicorn_options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "access_log": False,
+        "log_level": "warning",
+        "lifespan": "on",
+    }
+    if workers > 1:
+        _serve_processes(workers, config, uvicorn_options, banner)
+        return
+
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
@@ -483,28 +506,51 @@ def serve(
                 typer.echo(banner(self.servers[0].sockets[0].getsockname()[1]))
 
     app = create_app(config)
-    # Everything alive now (imported modules, Alembic and SQLAlchemy from the migration, the
-    # app) lives as long as the process: move it out of the collector's sight. Otherwise each
-    # full collection walks it all, ~30 ms with the event loop stopped, which under load was
-    # the whole p99 (bench/README.md).
-    gc.collect()
-    gc.freeze()
-    server = Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            log_level="warning",
-            lifespan="on",
-        )
-    )
+    _freeze_heap()
+    server = Server(uvicorn.Config(app, **uvicorn_options))
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     if not server.started:  # uvicorn said why (the port is taken, …)
         raise typer.Exit(3)
+
+
+def _freeze_heap() -> None:
+    """Move everything alive now out of the collector's sight.
+
+    Imported modules, Alembic and SQLAlchemy from the migration and the app live as long as the
+    process. Otherwise each full collection walks them all, ~30 ms with the event loop stopped,
+    which under load was the whole p99 (bench/README.md).
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def _serve_processes(
+    workers: int, config: Settings, options: dict[str, Any], banner: Callable[[int], str]
+) -> None:
+    """``--workers N``: uvicorn's supervisor runs N server processes on one listening socket.
+
+    Each process builds its own app from the environment (``breakouts.serving.app_from_env``), so
+    what this process settled (a generated operator token) travels in the environment; the
+    supervisor restarts a process that dies and stops them all on SIGTERM or Ctrl-C.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if config.control_token:
+        os.environ["BREAKOUTS_CONTROL_TOKEN"] = config.control_token
+    uv_config = uvicorn.Config(
+        "breakouts.serving:app_from_env", factory=True, workers=workers, **options
+    )
+    try:
+        sock = uv_config.bind_socket()
+    except SystemExit as exc:  # uvicorn said why (the port is taken, …)
+        raise typer.Exit(3) from exc
+    sock.listen(uv_config.backlog)  # connections wait in the backlog until a process serves
+    typer.echo(banner(sock.getsockname()[1]))
+    typer.echo(f"{workers} server processes (pid {os.getpid()} supervises them)")
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(uv_config, sockets=[sock]).run()
 
 
 # --- people, tokens, meetings --------------------------------------------------------------------
