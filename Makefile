@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 HOST   ?= 127.0.0.1
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-pg bench-size clean
 
 # pip is quiet and the first install takes a while: one line says so before anything starts.
 NEW_VENV := test -x $(BIN)/python || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip; }
@@ -41,6 +41,15 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The DELETE on PostgreSQL (S_pg, B, the DELETE over HTTP; 1 and 2 processes). Needs PostgreSQL:
+# BREAKOUTS_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test.
+bench-pg: $(VENV)/.installed-test
+	$(BIN)/python -m bench.pg $(BENCH_ARGS)
+
+# DELETE latency with 10 k and with 1 M meetings, on SQLite (and PostgreSQL when it answers).
+bench-size: $(VENV)/.installed-test
+	$(BIN)/python -m bench.size $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -25,8 +25,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import msgspec
+from breakouts import audit
+from breakouts.mail import outbox
+from breakouts.meetings import repository as meetings_repo
+from breakouts.plans import repository as plans_repo
 
 OWNER_SQL = (
     "SELECT p.id, p.email, p.display_name, p.is_admin, p.org_id, p.created_at,"
@@ -44,29 +48,17 @@ LIVE_SQL = (
     "SELECT id, series_id, occurrence_start, started_at, ended_at FROM instances"
     " WHERE series_id = ? AND ended_at IS NULL"
 )
-DELETE_SQL = (
-    "DELETE FROM breakout_sessions WHERE series_id = ? AND (scope = ''"
-    " OR (occurrence_start IS NOT NULL AND occurrence_start > ?)) RETURNING name, invitees"
-)
-CLEAR_SQL = (
-    "UPDATE occurrences SET has_plan = 0, breakouts_enabled = 0"
-    " WHERE series_id = ? AND start_at > ? AND has_plan = 1"
-)
-FLAG_SQL = "UPDATE meeting_series SET breakouts_enabled = ? WHERE id = ?"
-# One event row for all the recipients (migration 0004, issue #11): the mail worker fans it
-# out into outbox rows later, off the request path, so that is not part of the DELETE.
-EVENT_SQL = (
-    "INSERT INTO mail_events (org_id, event, meeting_id, event_key, domain, common,"
-    " recipients, recipient_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-AUDIT_SQL = (
-    "INSERT INTO audit_log (org_id, at, action, actor_id, on_behalf_of_id, meeting_id,"
-    " sessions_count, tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# The service's own statements (not copies that could drift). One event row for all the
+# recipients (migration 0004, issue #11): the mail worker fans it out into outbox rows later,
+# off the request path, so that is not part of the DELETE.
+DELETE_SQL = plans_repo.DELETE_SERIES_PLANS_SQL
+CLEAR_SQL = meetings_repo.CLEAR_FUTURE_PLANS_SQL
+FLAG_SQL = meetings_repo.SET_FLAG_SQL
+EVENT_SQL = outbox.EVENT_SQL
+AUDIT_SQL = audit.INSERT_SQL
 EVENT = "breakouts.deleted"
 WAL_LIMIT = 256 << 20  # the server's default (BREAKOUTS_SQLITE_WAL_LIMIT_MB)
 WAL_FILE = WAL_LIMIT * 5 // 4  # the server's WAL file size (preallocated, journal_size_limit)
-_encode = msgspec.json.Encoder().encode
 SITE = "example.webex.com"
 
 
@@ -192,7 +184,7 @@ def delete_tx(conn: sqlite3.Connection, token: str, meeting_id: str) -> tuple[in
         conn.execute(CLEAR_SQL, (meeting_id, future_after))
         if series[12]:
             conn.execute(FLAG_SQL, (0, meeting_id))
-        recipients: list[tuple[str, dict[str, object]]] = []
+        recipients: list[tuple[str, dict[str, Any]]] = []
         if deleted:
             host_email = series[14]
             common = {
@@ -209,29 +201,11 @@ def delete_tx(conn: sqlite3.Connection, token: str, meeting_id: str) -> tuple[in
                 "onBehalf": False,
                 "siteUrl": SITE,
             }
-            recipients.append(
-                (host_email, {"role": "host", "sessions": [name for name, _ in deleted]})
-            )
-            seen = {host_email.lower()}
-            for name, invitees in deleted:
-                for email in invitees:
-                    if email.lower() not in seen:
-                        seen.add(email.lower())
-                        recipients.append((email, {"role": "invitee", "session": name}))
-            conn.execute(
-                EVENT_SQL,
-                (
-                    owner[4],
-                    EVENT,
-                    meeting_id,
-                    f"{random.getrandbits(128):032x}",
-                    SITE,
-                    _encode({**common, "event": EVENT}).decode(),
-                    _encode(recipients).decode(),
-                    len(recipients),
-                    now,
-                ),
-            )
+            # The service's own recipients and event row (payloads, the Message-IDs' key).
+            recipients = outbox.plan_recipients(host_email, deleted)
+            row = outbox.event_row(org_id=owner[4], event=EVENT, meeting_id=meeting_id,
+                                   recipients=recipients, common=common, domain=SITE, now=now)  # fmt: skip
+            conn.execute(EVENT_SQL, row)
         conn.execute(
             AUDIT_SQL,
             (

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from breakouts.db import Tx
 
+INSERT_SQL = (
+    "INSERT INTO audit_log (org_id, at, action, actor_id, on_behalf_of_id, meeting_id,"
+    " sessions_count, tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
 
 async def record(
     tx: Tx,
@@ -18,8 +23,7 @@ async def record(
     tracking_id: str,
 ) -> None:
     await tx.execute(
-        "INSERT INTO audit_log (org_id, at, action, actor_id, on_behalf_of_id, meeting_id,"
-        " sessions_count, tracking_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        INSERT_SQL,
         org_id,
         at,
         action,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from breakouts import audit
 from breakouts.breakouts.schemas import UpdateMeetingBreakoutSessionsObject
 from breakouts.context import Ctx
@@ -135,22 +133,12 @@ async def _mail(
     ctx: Ctx, view: MeetingView, event: str, sessions: list[tuple[str, list[str]]]
 ) -> None:
     """One message to the host (the whole plan) and one to each distinct invitee (their session)."""
-    host = view.series.host_email
-    recipients: list[tuple[str, dict[str, Any]]] = [
-        (host, {"role": "host", "sessions": [name for name, _ in sessions]})
-    ]
-    seen = {host.lower()}
-    for name, invitees in sessions:
-        for email in invitees:
-            if email.lower() not in seen:
-                seen.add(email.lower())
-                recipients.append((email, {"role": "invitee", "session": name}))
     await outbox.enqueue(
         ctx.tx,
         org_id=ctx.caller.org.id,
         event=event,
         meeting_id=view.ref.raw,
-        recipients=recipients,
+        recipients=outbox.plan_recipients(view.series.host_email, sessions),
         common=mail_facts(view, ctx),
         domain=ctx.site.mail_domain,
         now=ctx.now,

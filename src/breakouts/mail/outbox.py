@@ -54,6 +54,54 @@ def distinct_recipients(emails: Iterable[str]) -> list[str]:
     return out
 
 
+def plan_recipients(
+    host: str, sessions: Iterable[tuple[str, Iterable[str]]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """A plan's mail: one message to the host (the whole plan), one to each distinct invitee
+    (their session), compared case-insensitively, the host never twice."""
+    sessions = [(name, list(invitees)) for name, invitees in sessions]
+    recipients: list[tuple[str, dict[str, Any]]] = [
+        (host, {"role": "host", "sessions": [name for name, _ in sessions]})
+    ]
+    seen = {host.lower()}
+    for name, invitees in sessions:
+        for email in invitees:
+            if email.lower() not in seen:
+                seen.add(email.lower())
+                recipients.append((email, {"role": "invitee", "session": name}))
+    return recipients
+
+
+EVENT_SQL = (
+    "INSERT INTO mail_events (org_id, event, meeting_id, event_key, domain, common,"
+    " recipients, recipient_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def event_row(
+    *,
+    org_id: str,
+    event: str,
+    meeting_id: str,
+    recipients: list[tuple[str, dict[str, Any]]],
+    common: dict[str, Any],
+    domain: str,
+    now: int,
+) -> tuple[Any, ...]:
+    """``EVENT_SQL``'s parameters: the event with a new random key (the Message-IDs' stem)."""
+    return (
+        org_id,
+        event,
+        meeting_id,
+        f"{random.getrandbits(128):032x}",  # unique, not secret
+        domain,
+        _encode({**common, "event": event}).decode(),
+        _encode(recipients).decode(),
+        len(recipients),
+        now,
+    )
+
+
 async def enqueue(
     tx: Tx,
     *,
@@ -73,19 +121,9 @@ async def enqueue(
     """
     if not recipients:
         return 0
-    await tx.execute(
-        "INSERT INTO mail_events (org_id, event, meeting_id, event_key, domain, common,"
-        " recipients, recipient_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        org_id,
-        event,
-        meeting_id,
-        f"{random.getrandbits(128):032x}",  # unique, not secret
-        domain,
-        _encode({**common, "event": event}).decode(),
-        _encode(recipients).decode(),
-        len(recipients),
-        now,
-    )
+    row = event_row(org_id=org_id, event=event, meeting_id=meeting_id, recipients=recipients,
+                    common=common, domain=domain, now=now)  # fmt: skip
+    await tx.execute(EVENT_SQL, *row)
     for listener in tuple(_listeners):
         listener()
     return len(recipients)

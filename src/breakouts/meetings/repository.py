@@ -205,10 +205,15 @@ async def update_series(tx: Tx, s: Series, now: int) -> None:
     )
 
 
+SET_FLAG_SQL = "UPDATE meeting_series SET breakouts_enabled = ? WHERE id = ?"
+CLEAR_FUTURE_PLANS_SQL = (
+    "UPDATE occurrences SET has_plan = 0, breakouts_enabled = 0"
+    " WHERE series_id = ? AND start_at > ? AND has_plan = 1"
+)
+
+
 async def set_series_breakouts_enabled(tx: Tx, series_id: str, enabled: bool) -> None:
-    await tx.execute(
-        "UPDATE meeting_series SET breakouts_enabled = ? WHERE id = ?", int(enabled), series_id
-    )
+    await tx.execute(SET_FLAG_SQL, int(enabled), series_id)
 
 
 async def delete_series(tx: Tx, series_id: str) -> None:
@@ -343,12 +348,7 @@ async def undo_moves(tx: Tx, series_id: str) -> None:
 
 async def clear_future_plans(tx: Tx, series_id: str, after: int) -> None:
     """Future occurrences fall back to the series plan (and its flag)."""
-    await tx.execute(
-        "UPDATE occurrences SET has_plan = 0, breakouts_enabled = 0"
-        " WHERE series_id = ? AND start_at > ? AND has_plan = 1",
-        series_id,
-        after,
-    )
+    await tx.execute(CLEAR_FUTURE_PLANS_SQL, series_id, after)
 
 
 # --- instances -----------------------------------------------------------------------------

@@ -67,17 +67,19 @@ async def delete_scope(tx: Tx, series_id: str, scope: str) -> int:
 Deleted = list[tuple[str, list[str]]]  # (name, invitees) of each deleted session
 
 
+# The series plan and the plans of occurrences starting after a moment, deleted (bench/ runs it too).
+DELETE_SERIES_PLANS_SQL = (
+    "DELETE FROM breakout_sessions WHERE series_id = ? AND (scope = ''"
+    " OR (occurrence_start IS NOT NULL AND occurrence_start > ?)) RETURNING name, invitees"
+)
+
+
 async def delete_series_plans(tx: Tx, series_id: str, future_after: int) -> Deleted:
     """Delete the series plan and the plans of occurrences starting after ``future_after``.
 
     Returns what was deleted (for the emails) in the same round trip.
     """
-    rows = await tx.fetchall(
-        "DELETE FROM breakout_sessions WHERE series_id = ? AND (scope = ''"
-        " OR (occurrence_start IS NOT NULL AND occurrence_start > ?)) RETURNING name, invitees",
-        series_id,
-        future_after,
-    )
+    rows = await tx.fetchall(DELETE_SERIES_PLANS_SQL, series_id, future_after)
     return [(r["name"], from_json(r["invitees"])) for r in rows]
 
 
