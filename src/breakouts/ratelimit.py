@@ -141,6 +141,8 @@ class RateLimits:
             await self._redis.bridge.get_connection().aclose()  # type: ignore[attr-defined]
 
     def _trip(self, error: BaseException) -> None:
+        if self._open:  # the requests that were waiting with this one: one log line is enough
+            return
         self._open = True
         self._last_probe = monotonic()
         self._logger.warning(
