@@ -30,8 +30,9 @@ from breakouts.metrics import DatabaseMetrics, Metrics
 from breakouts.middleware import ApiMiddleware
 from breakouts.orgs.faults import FaultBook
 from breakouts.people.routes import routes as people_routes
+from breakouts.ratelimit import RateLimits
 from breakouts.routing import HotPaths, ResourceRoute
-from breakouts.state import AppState, app_state, make_limiter
+from breakouts.state import AppState, app_state
 
 
 async def healthz(request: Request) -> Response:
@@ -43,7 +44,8 @@ async def readyz(request: Request) -> Response:
     # Reading the mail counts is the database check: it fails (503) if the database does.
     mail: dict[str, Any] = dict((await read_counts(state.db)).as_dict())
     mail["worker"] = "in-process" if "mail_worker" in state.extra else "external"
-    return json_response({"status": "ready", "database": "ok", "mail": mail})
+    redis = await state.limits.readiness()  # "degraded" is still ready: limits per process
+    return json_response({"status": "ready", "database": "ok", "redis": redis, "mail": mail})
 
 
 async def metrics(request: Request) -> Response:
@@ -92,11 +94,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             wal_limit_bytes=settings.sqlite_wal_limit_mb << 20,
         )
         db_metrics.db = db
-        limiter, limit = make_limiter(settings)
+        limits = RateLimits.from_settings(settings, app_metrics.rate_limit_fallbacks, logger)
         site = Site(settings.site_url, settings.site_url)
         extra: dict[str, Any] = {"mail_metrics": mail_metrics}
         app.state.breakouts = AppState(
-            settings, db, clock, site, limiter, limit, app_metrics, FaultBook(), extra
+            settings, db, clock, site, limits, app_metrics, FaultBook(), extra
         )
         if settings.mail_worker:
             extra["mail_worker"] = MailWorker(db, clock, settings, logger)
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if "mail_worker" in extra:
                 await extra["mail_worker"].stop()
             await db.close()
+            await limits.close()
             access_log.flush()
 
     routes = [

@@ -56,6 +56,12 @@ def wall_iso() -> str:
     return f"{_second[1]}.{int((t - whole) * 1e6):06d}Z"
 
 
+def wall() -> float:
+    """The real time, seconds since the epoch, whatever the service's or an org's clock says:
+    for rate limits, which count real requests in real seconds."""
+    return time.time()
+
+
 def monotonic() -> float:
     """Monotonic seconds for durations and deadlines."""
     return time.monotonic()

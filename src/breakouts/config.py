@@ -31,6 +31,10 @@ class Settings(BaseSettings):
 
     # Per-token rate limit, in the notation of the `limits` library ("600/minute").
     rate_limit: str = "6000/minute"
+    # With REDIS_URL: every key the limits write starts with this (deployments can share a Redis),
+    # and a Redis that has not answered within this long counts as down (ratelimit.py).
+    redis_key_prefix: str = "breakouts:"
+    redis_timeout_ms: int = Field(250, ge=1)
     # How long a write waits for a lock held by another transaction before answering 423.
     lock_wait_ms: int = 2000
     # Requests allowed to wait for the database at once before answering 503.

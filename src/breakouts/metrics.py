@@ -28,6 +28,11 @@ class Metrics:
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
         )
+        self.rate_limit_fallbacks = Counter(
+            "breakouts_rate_limit_fallback",
+            "Requests whose rate limit was counted in process memory because Redis was unreachable",
+            registry=self.registry,
+        )
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, endpoint: str, status: int, seconds: float) -> None:

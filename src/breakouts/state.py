@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import FixedWindowRateLimiter
 from starlette.requests import Request
 
 from breakouts.clock import Clock
@@ -16,6 +13,7 @@ from breakouts.context import Site
 from breakouts.db import Database
 from breakouts.metrics import Metrics
 from breakouts.orgs.faults import FaultBook
+from breakouts.ratelimit import RateLimits
 
 
 @dataclass
@@ -26,20 +24,10 @@ class AppState:
     db: Database
     clock: Clock
     site: Site
-    limiter: FixedWindowRateLimiter
-    limit: RateLimitItem
+    limits: RateLimits
     metrics: Metrics
     faults: FaultBook
     extra: dict[str, Any]
-
-
-def make_limiter(settings: Settings) -> tuple[FixedWindowRateLimiter, RateLimitItem]:
-    """Per-token fixed windows in memory (Redis storage when REDIS_URL comes next).
-
-    The asyncio flavour of ``limits``: its synchronous MemoryStorage starts a timer thread
-    every 10 ms under load, and waiting for those starts cost ~600 µs a request (bench/).
-    """
-    return FixedWindowRateLimiter(MemoryStorage()), parse(settings.rate_limit)
 
 
 def app_state(request: Request) -> AppState:

@@ -21,7 +21,7 @@ from starlette.requests import Request
 
 from breakouts.auth import TokenLookup, authorize, bearer_token, check_token
 from breakouts.context import Ctx
-from breakouts.errors import TooManyRequests, error_for_status
+from breakouts.errors import error_for_status
 from breakouts.orgs import faults, journal
 from breakouts.orgs.faults import FaultRule
 from breakouts.people.repository import token_owner
@@ -59,9 +59,7 @@ async def run(
     """
     state = app_state(request)
     key = hash_token(bearer_token(request.scope["state"]["authorization"]))
-    if not await state.limiter.hit(state.limit, key):
-        reset = (await state.limiter.get_window_stats(state.limit, key)).reset_time
-        raise TooManyRequests(retry_after=int(reset - state.clock.now()) + 1)
+    await state.limits.check(key)
     obey_faults = True
     while True:
         try:
