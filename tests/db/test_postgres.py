@@ -295,3 +295,37 @@ async def test_a_server_started_while_postgres_is_down_answers_503_then_works(
             assert r.status_code == 200, r.text
             assert r.json()["emails"] == [HOST]
             assert (await c.get("/readyz")).status_code == 200
+
+
+# --- the CLI on PostgreSQL -------------------------------------------------------------------------
+
+
+def test_the_cli_on_an_empty_or_missing_postgres_database_says_so_in_one_line(
+    backend: Backend,
+) -> None:
+    """A database without the schema, or none at all: one line naming it, exit 1, no
+    traceback; `breakouts migrate` then makes it usable."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.backends import POSTGRES_URL, drop_postgres, with_database
+
+    exe = str(Path(sys.executable).parent / "breakouts")
+    empty = f"bk_t_empty_{os.getpid()}"
+    drop_postgres(empty)
+    backend.execute(f"CREATE DATABASE {empty}")
+    try:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("BREAKOUTS_", "DATABASE_"))}
+        for name, expected in ((empty, "has no breakouts tables"), ("bk_t_absent", "does not exist")):
+            env = {**clean, "DATABASE_URL": with_database(POSTGRES_URL, name)}
+            r = subprocess.run([exe, "orgs", "list"], env=env, capture_output=True, text=True, timeout=60)
+            assert r.returncode == 1, r.stderr
+            assert r.stderr.count("\n") == 1 and expected in r.stderr and name in r.stderr
+        env = {**clean, "DATABASE_URL": with_database(POSTGRES_URL, empty)}
+        subprocess.run([exe, "migrate"], env=env, check=True, capture_output=True, timeout=120)
+        r = subprocess.run([exe, "orgs", "list"], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and "Default" in r.stdout, r.stderr
+    finally:
+        drop_postgres(empty)

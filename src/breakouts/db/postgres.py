@@ -91,7 +91,12 @@ _LOST = (
 # Also lost, when they come from the connection itself (connecting, acquiring, BEGIN, COMMIT):
 # refused, reset, unreachable, timed out (TimeoutError is an OSError). Raised by a
 # transaction's own code, they are that code's, not the database's.
-_UNREACHABLE = (OSError, *_LOST)
+_UNREACHABLE = (
+    OSError,
+    pgerr.InvalidCatalogNameError,  # 3D000: no such database (yet)
+    pgerr.InvalidAuthorizationSpecificationError,  # 28000, 28P01: refused to log in
+    *_LOST,
+)
 
 
 def _rowcount(status: str) -> int:
