@@ -1,13 +1,13 @@
-"""Shared fixtures: a migrated SQLite file per test, the app with its lifespan, an HTTP client.
+"""Shared fixtures: a migrated database per test (on each backend), the app with its lifespan,
+an HTTP client.
 
-The schema is migrated once per session into a template file (Alembic), then copied for each
-test, so every test starts from a real, migrated, empty database in a few milliseconds.
+The schema is migrated once per session into a template (tests/backends.py), then copied for
+each test, so every test starts from a real, migrated, empty database: a SQLite file, or a
+PostgreSQL database made from a template database.
 """
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,27 +21,32 @@ from starlette.applications import Starlette
 from breakouts.app import create_app
 from breakouts.clock import Clock
 from breakouts.config import Settings
-from breakouts.db.migrate import upgrade
-from breakouts.mail import outbox
 from breakouts.orgs.repository import DEFAULT_ORG
 from breakouts.people import service as people
+from tests.backends import (  # noqa: F401 - fixtures and the hook that parametrizes them
+    Backend,
+    backend_fixture,
+    postgres_template_fixture,
+    pytest_generate_tests,
+    pytest_runtest_setup,
+    sqlite_template_fixture,
+)
 
 HOUR = 3600
 DAY = 24 * HOUR
 
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    upgrade(f"sqlite:///{path}")
-    return path
+def template_db(sqlite_template: Path) -> Path:
+    return sqlite_template
 
 
 @pytest.fixture
-def db_path(template_db: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "breakouts.db"
-    shutil.copyfile(template_db, path)
-    return path
+def db_path(backend: Backend) -> Path:
+    """The SQLite file of the test's database (a test that needs a file is ``sqlite_only``)."""
+    if backend.path is None:
+        pytest.fail("db_path is a SQLite file: mark the test sqlite_only, or use `backend`")
+    return backend.path
 
 
 @pytest.fixture
@@ -52,9 +57,9 @@ def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def settings(db_path: Path, settings_overrides: dict[str, Any]) -> Settings:
+def settings(backend: Backend, settings_overrides: dict[str, Any]) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite:///{db_path}",
+        "database_url": backend.url,
         "mail_worker": False,
         "rate_limit": "100000/minute",
         "log_level": "warning",
@@ -87,9 +92,14 @@ class World:
     """Seeds people and tokens through the service layer, and reads the state left behind."""
 
     app: Starlette
-    db_path: Path
+    backend: Backend
     clock: Clock
     tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def db_path(self) -> Path:
+        assert self.backend.path is not None, "a SQLite file only: mark the test sqlite_only"
+        return self.backend.path
 
     async def person(
         self,
@@ -112,54 +122,21 @@ class World:
         return token
 
     def rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        conn = sqlite3.connect(self.db_path)
-        conn.row_factory = sqlite3.Row
-        try:
-            return [dict(r) for r in conn.execute(sql, args).fetchall()]
-        finally:
-            conn.close()
+        return self.backend.rows(sql, *args)
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table: compare before/after to prove a refusal changed nothing."""
-        conn = sqlite3.connect(self.db_path)
-        try:
-            tables = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-                )
-            ]
-            return {
-                t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables
-            }
-        finally:
-            conn.close()
+        return self.backend.snapshot()
 
     def outbox(self) -> list[dict[str, Any]]:
         """Every outbox row, once the queued mail events are fanned out as a worker would."""
-        expand_events(self.db_path)
+        self.backend.expand_events()
         return self.rows("SELECT * FROM outbox ORDER BY id")
 
 
-def expand_events(db_path: Path) -> int:
-    """Fan every queued mail event out into outbox rows (``outbox.fan_out``), on a connection
-    of the test's own, in one transaction, as ``outbox.expand`` does in a worker."""
-    conn = sqlite3.connect(db_path, timeout=10)
-    conn.row_factory = sqlite3.Row
-    try:
-        with conn:
-            events = conn.execute(outbox.EVENTS_SQL + " ORDER BY id").fetchall()
-            rows = outbox.fan_out(events)
-            conn.executemany(outbox.INSERT_SQL, rows)
-            conn.executemany("DELETE FROM mail_events WHERE id = ?", [(e["id"],) for e in events])
-        return len(rows)
-    finally:
-        conn.close()
-
-
 @pytest.fixture
-def world(app: Starlette, db_path: Path, clock: Clock) -> World:
-    return World(app, db_path, clock)
+def world(app: Starlette, backend: Backend, clock: Clock) -> World:
+    return World(app, backend, clock)
 
 
 def auth(token: str, **extra: str) -> dict[str, str]:

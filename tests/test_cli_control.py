@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,14 +23,16 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.backends import Backend
+
 BIN = Path(sys.executable).parent
 DAY = 86400
 
 
 @pytest.fixture
-def env(db_path: Path) -> dict[str, str]:
+def env(backend: Backend) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("BREAKOUTS_", "DATABASE_"))}
-    return {**clean, "DATABASE_URL": f"sqlite:///{db_path}", "BREAKOUTS_LOG_LEVEL": "warning"}
+    return {**clean, "DATABASE_URL": backend.url, "BREAKOUTS_LOG_LEVEL": "warning"}
 
 
 class Cli:
@@ -282,7 +283,7 @@ def test_journal_list_shows_the_orgs_requests(cli: Cli, server: Server) -> None:
     assert cli.ok("journal", "list", "Logged") == "no requests\n"
 
 
-def test_reset_asks_then_leaves_only_the_default_org(cli: Cli, env: dict[str, str]) -> None:
+def test_reset_asks_then_leaves_only_the_default_org(cli: Cli, backend: Backend) -> None:
     """`reset` asks first (no: nothing happens); `reset --yes` leaves only the empty default org."""
     cli.ok("orgs", "create", "--name", "One")
     cli.ok("people", "add", "p@example.com")
@@ -290,11 +291,10 @@ def test_reset_asks_then_leaves_only_the_default_org(cli: Cli, env: dict[str, st
     assert declined.returncode == 1 and len(cli.json("orgs", "list")) == 2
     assert "only the default org" in cli.ok("reset", "--yes")
     assert [o["name"] for o in cli.json("orgs", "list")] == ["Default"]
-    conn = sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///"))
-    assert conn.execute("SELECT COUNT(*) FROM people").fetchone() == (0,)
+    assert backend.rows("SELECT COUNT(*) AS n FROM people") == [{"n": 0}]
 
 
-def test_meetings_start_uses_the_orgs_clock(cli: Cli, env: dict[str, str], tmp_path: Path) -> None:
+def test_meetings_start_uses_the_orgs_clock(cli: Cli, backend: Backend, tmp_path: Path) -> None:
     """`meetings start` on a series starts the occurrence due on its org's clock; prints the id alone."""
     tomorrow = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     daily = meeting("Daily", tomorrow.timestamp(), [], recurrence="FREQ=DAILY;COUNT=30")
@@ -303,10 +303,10 @@ def test_meetings_start_uses_the_orgs_clock(cli: Cli, env: dict[str, str], tmp_p
     cli.ok("clock", "advance", "Later", "10d")
     out = cli.ok("meetings", "start", series)
     assert re.fullmatch(series + r"_I_\d{18}\n", out)
-    conn = sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///"))
-    occurrence, started = conn.execute(
-        "SELECT occurrence_start, started_at FROM instances WHERE id = ?", (out.strip(),)
-    ).fetchone()
+    [row] = backend.rows(
+        "SELECT occurrence_start, started_at FROM instances WHERE id = ?", out.strip()
+    )
+    occurrence, started = row["occurrence_start"], row["started_at"]
     assert started >= time.time() + 10 * DAY - 60  # the org's now, ten days ahead
     assert started - 3600 < occurrence <= started  # the occurrence in progress then, not tomorrow's
 
@@ -328,6 +328,7 @@ def test_an_unknown_org_is_one_line_and_exit_1(cli: Cli, args: list[str]) -> Non
     assert r.stderr == "error: Org 'nowhere' was not found.\n" and r.stdout == ""
 
 
+@pytest.mark.sqlite_only  # a file that is not there
 def test_a_missing_database_is_one_line_and_not_created(cli: Cli, tmp_path: Path) -> None:
     """Where DATABASE_URL names no file, a command says so in one line and creates nothing."""
     missing = tmp_path / "nothing-here.db"
@@ -338,18 +339,17 @@ def test_a_missing_database_is_one_line_and_not_created(cli: Cli, tmp_path: Path
     assert not missing.exists()
 
 
-def test_people_and_tokens_in_an_org(cli: Cli, env: dict[str, str]) -> None:
+def test_people_and_tokens_in_an_org(cli: Cli, backend: Backend) -> None:
     """`people add --org` and `tokens create --org` work in that org; the same email may be in two."""
     org = json.loads(cli.ok("orgs", "create", "--name", "Other"))
     cli.ok("people", "add", "same@example.com")
     cli.ok("people", "add", "same@example.com", "--org", "Other")
     token = cli.ok("tokens", "create", "same@example.com", "--org", org["id"]).splitlines()[-1]
-    conn = sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///"))
-    owners = conn.execute(
+    owners = backend.rows(
         "SELECT o.name FROM tokens t JOIN people p ON p.id = t.person_id"
         " JOIN orgs o ON o.id = p.org_id WHERE p.email = 'same@example.com'"
-    ).fetchall()
-    assert owners == [("Other",)] and len(token) >= 43
+    )
+    assert owners == [{"name": "Other"}] and len(token) >= 43
 
 
 @pytest.mark.slow

@@ -51,6 +51,7 @@ from breakouts.meetings import schemas, upstream
 from breakouts.people import schemas as people_schemas
 from breakouts.plans import schemas as plan_schemas
 from breakouts.text import is_email
+from tests.backends import Backend
 from tests.conftest import DAY, HOUR, World, auth, iso, start_meeting
 
 HOST = "host@example.com"
@@ -123,7 +124,7 @@ def meeting_body(start: int, **fields: Any) -> dict[str, Any]:
 async def _seed(settings_: Settings, db: Path) -> tuple[dict[str, str], list[str]]:
     app = create_app(settings_)
     async with app.router.lifespan_context(app):
-        world = World(app, db, Clock())
+        world = World(app, Backend("sqlite", f"sqlite:///{db}", db), Clock())
         tokens = {
             "host": await world.person(HOST, name="Harper Host"),
             "admin": await world.person(ADMIN, admin=True),

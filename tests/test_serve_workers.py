@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.backends import Backend
 from tests.test_first_run import free_port, stop
 
 pytestmark = [
@@ -59,11 +60,13 @@ def wait_for(check: object, timeout: float = 30) -> None:
 
 
 @contextmanager
-def serving(tmp_path: Path, port: int, workers: int) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`serve --workers N --control` on a new file; the process and its output up to 'N server
-    processes', once every process answers /healthz."""
+def serving(
+    tmp_path: Path, port: int, workers: int, url: str
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`serve --workers N --control` on the test's database; the process and its output up to
+    'N server processes', once every process answers /healthz."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BREAKOUTS_", "DATABASE_"))}
-    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}", "BREAKOUTS_LOG_LEVEL": "warning"}
+    env |= {"DATABASE_URL": url, "BREAKOUTS_LOG_LEVEL": "warning"}
     proc = subprocess.Popen(
         [str(BIN / "breakouts"), "serve", "--port", str(port), "--workers", str(workers), "--control"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -98,10 +101,12 @@ def fresh(port: int) -> httpx.Client:
     )
 
 
-def test_n_processes_share_the_port_and_agree_on_control_plane_changes(tmp_path: Path) -> None:
+def test_n_processes_share_the_port_and_agree_on_control_plane_changes(
+    backend: Backend, tmp_path: Path
+) -> None:
     """Two processes serve one port; an org and its clock set through one are seen by all."""
     port = free_port()
-    with serving(tmp_path, port, 2) as (proc, out):
+    with serving(tmp_path, port, 2, backend.url) as (proc, out):
         assert f"Listening on http://127.0.0.1:{port}" in out
         assert "2 server processes" in out
         operator = re.search(r"operator token: (\S+)", out)
@@ -126,11 +131,13 @@ def test_n_processes_share_the_port_and_agree_on_control_plane_changes(tmp_path:
                 assert me.status_code == 200 and me.json()["orgId"] == org_id
 
 
-def test_a_killed_process_is_replaced_and_sigterm_stops_them_all(tmp_path: Path) -> None:
+def test_a_killed_process_is_replaced_and_sigterm_stops_them_all(
+    backend: Backend, tmp_path: Path
+) -> None:
     """SIGKILL one process: the other goes on answering and the supervisor starts a new one;
     SIGTERM to the supervisor stops every process and it exits 0."""
     port = free_port()
-    with serving(tmp_path, port, 2) as (proc, _):
+    with serving(tmp_path, port, 2, backend.url) as (proc, _):
         first = children(proc.pid)
         victim = min(first)
         os.kill(victim, signal.SIGKILL)

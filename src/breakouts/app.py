@@ -92,6 +92,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             retry_after_s=settings.retry_after_s,
             group_commit=settings.sqlite_group_commit,
             wal_limit_bytes=settings.sqlite_wal_limit_mb << 20,
+            pool_size=settings.pg_pool_size,
+            pool_timeout_ms=settings.pg_pool_timeout_ms,
         )
         db_metrics.db = db
         limits = RateLimits.from_settings(settings, app_metrics.rate_limit_fallbacks, logger)

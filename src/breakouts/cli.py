@@ -109,6 +109,8 @@ def _sqlite_file(url: str) -> Path | None:
 
 def _not_migrated(exc: BaseException) -> bool:
     text = str(exc).lower()
+    if getattr(exc, "sqlstate", None) in ("42P01", "42703"):  # undefined table, column
+        return True
     return isinstance(exc, sqlite3.OperationalError) and (
         "no such table" in text or "no such column" in text
     )
@@ -231,7 +233,10 @@ def run(work: Callable[[Database, Clock, Settings], Awaitable[T]]) -> T:
             cause = exc.__cause__
             fail(f"the database at {where} failed: {cause or exc.message}")
         fail(exc.message)
-    except sqlite3.Error as exc:
+    except Exception as exc:
+        # The database's own errors: SQLite's, and a server's (they carry a SQLSTATE).
+        if not isinstance(exc, sqlite3.Error) and getattr(exc, "sqlstate", None) is None:
+            raise
         if _not_migrated(exc):
             fail(
                 f"the database at {where} has no breakouts tables or not all of them ({exc}):"

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # ~15 ms for writes). Under sustained writes the WAL file is kept at 1.25x this size.
     # Smaller: less disk, more frequent pauses.
     sqlite_wal_limit_mb: int = Field(256, ge=1)
+    # PostgreSQL: connections each server process may hold, and how long a request waits for
+    # one (or for connecting) before answering 503.
+    pg_pool_size: int = Field(10, ge=1)
+    pg_pool_timeout_ms: int = Field(2000, ge=1)
 
     # Run the mail worker inside the server process.
     mail_worker: bool = True

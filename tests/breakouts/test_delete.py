@@ -410,6 +410,7 @@ async def test_failure_mid_transaction_rolls_everything_back(
     assert len(await sessions(client, host, m["id"])) == 2
 
 
+@pytest.mark.sqlite_only  # its lock, its interrupt: tests/db/test_postgres.py has PostgreSQL's
 async def test_held_lock_is_423_with_retry_after(
     client: httpx.AsyncClient, host: str, world: World, settings: Any
 ) -> None:
@@ -431,6 +432,7 @@ async def test_held_lock_is_423_with_retry_after(
     assert len(await sessions(client, host, m["id"])) == 2
 
 
+@pytest.mark.sqlite_only  # its lock, its interrupt: tests/db/test_postgres.py has PostgreSQL's
 async def test_statement_past_time_limit_is_504(
     client: httpx.AsyncClient, host: str, world: World
 ) -> None:
@@ -465,6 +467,7 @@ async def test_over_rate_limit_is_429_with_retry_after(
     assert (await client.get("/v1/meetings", headers=auth(other))).status_code == 200
 
 
+@pytest.mark.sqlite_only  # its lock, its interrupt: tests/db/test_postgres.py has PostgreSQL's
 async def test_too_many_waiters_is_503(client: httpx.AsyncClient, host: str, world: World) -> None:
     """When more requests wait for the database than allowed, the excess is 503 at once."""
     import asyncio
@@ -527,8 +530,7 @@ async def test_concurrent_deletes_each_commit_alone_or_not_at_all(
     )
     assert len(world.outbox()) - queued_before == 5 * 4  # host + 3 invitees, per meeting
     assert db.committed_writes - writes_before == 5
-    expected_commits = 1 if settings_overrides["sqlite_group_commit"] else 5
-    assert db.commits - commits_before == expected_commits
+    assert db.commits - commits_before == (1 if db.group_commit else 5)
 
 
 async def test_a_delete_failing_midway_in_a_shared_commit_rolls_back_alone(
@@ -558,7 +560,8 @@ async def test_a_delete_failing_midway_in_a_shared_commit_rolls_back_alone(
     )
 
     assert [r.status_code for r in answers] == [204, 500, 204]
-    assert db.commits - commits_before == 1  # the two successes shared one COMMIT
+    # SQLite: the two successes shared one COMMIT
+    assert db.commits - commits_before == (1 if db.group_commit else 2)
     for m in meetings:
         kept = m["id"] == broken_id
         assert (await meeting(client, host, m["id"]))["enabledBreakoutSessions"] is kept
@@ -571,6 +574,7 @@ async def test_a_delete_failing_midway_in_a_shared_commit_rolls_back_alone(
     assert {r["meeting_id"] for r in audited} == {meetings[0]["id"], meetings[2]["id"]}
 
 
+@pytest.mark.sqlite_only  # its lock, its interrupt: tests/db/test_postgres.py has PostgreSQL's
 async def test_a_series_delete_runs_six_statements(
     app: Starlette, client: httpx.AsyncClient, world: World
 ) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.backends import Backend
 from tests.conftest import DAY, future_slot
 from tests.control.conftest import OPERATOR
 from tests.mail.conftest import Sink, free_port, sink
@@ -33,12 +34,11 @@ def _auth(token: str) -> dict[str, str]:
 
 
 def test_control_changes_reach_the_other_server_and_the_worker(
-    tmp_path: Path, sink: Sink, procs: list[Proc]
+    backend: Backend, tmp_path: Path, sink: Sink, procs: list[Proc]
 ) -> None:
     """Org, clock, counted fault, SMTP fault, mail and journal agree across three processes."""
-    db = tmp_path / "shared.db"
     env = base_env(
-        db, sink, BREAKOUTS_CONTROL_TOKEN=OPERATOR, BREAKOUTS_MAIL_WORKER="false",
+        backend, sink, BREAKOUTS_CONTROL_TOKEN=OPERATOR, BREAKOUTS_MAIL_WORKER="false",
         BREAKOUTS_MAIL_POLL_S="0.05",
     )  # fmt: skip
     subprocess.run([str(BIN / "breakouts"), "migrate"], env=env, check=True, capture_output=True)

@@ -10,6 +10,8 @@ import pytest
 
 from breakouts.db.sqlite import SqliteDatabase
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite backend itself: its files, WAL, group commit
+
 INSERT = (
     "INSERT INTO audit_log (at, action, actor_id, meeting_id, sessions_count, tracking_id)"
     " VALUES (1, ?, 'actor', 'meeting', 1, 'trace')"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,14 @@ from breakouts.clock import Clock
 from breakouts.db import open_database
 from breakouts.mail import outbox
 from breakouts.orgs.repository import DEFAULT_ORG
+from tests.backends import Backend
 
 NOW = 1796126400  # the meeting: 2026-12-01T12:00:00Z
 
 
 @pytest.fixture
-def env(db_path: Path) -> dict[str, str]:
-    return {"DATABASE_URL": f"sqlite:///{db_path}", "BREAKOUTS_LOG_LEVEL": "error"}
+def env(backend: Backend) -> dict[str, str]:
+    return {"DATABASE_URL": backend.url, "BREAKOUTS_LOG_LEVEL": "error"}
 
 
 @pytest.fixture
@@ -30,11 +30,11 @@ def cli(env: dict[str, str]) -> CliRunner:
     return CliRunner(env=env)
 
 
-def seed(db_path: Path, *recipients: str, title: str = "Weekly sync") -> None:
+def seed(backend: Backend, *recipients: str, title: str = "Weekly sync") -> None:
     """Queue one breakouts.deleted message per recipient, as a committed DELETE would."""
 
     async def work() -> None:
-        db = open_database(f"sqlite:///{db_path}")
+        db = open_database(backend.url)
         common: dict[str, Any] = {
             "meetingId": "870f51ff287b41be84648412901e0402", "title": title,
             "start": NOW, "end": NOW + 3600, "timezone": "UTC", "recurrence": None,
@@ -56,23 +56,18 @@ def seed(db_path: Path, *recipients: str, title: str = "Weekly sync") -> None:
     asyncio.run(work())
 
 
-def rows(db_path: Path) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(
-            "SELECT id, recipient, status, attempts FROM outbox ORDER BY id"
-        ).fetchall()
-    finally:
-        conn.close()
+def rows(backend: Backend) -> list[tuple[Any, ...]]:
+    found = backend.rows("SELECT id, recipient, status, attempts FROM outbox ORDER BY id")
+    return [tuple(r.values()) for r in found]
 
 
-def test_worker_drain_captures_everything_due_and_exits(cli: CliRunner, db_path: Path) -> None:
+def test_worker_drain_captures_everything_due_and_exits(cli: CliRunner, backend: Backend) -> None:
     """Without SMTP_URL, `worker --drain` captures every due message and says how many."""
-    seed(db_path, "a@example.com", "b@example.com")
+    seed(backend, "a@example.com", "b@example.com")
     r = cli.invoke(app, ["worker", "--drain"])
     assert r.exit_code == 0, r.output
     assert "worked 2 message(s)" in r.output
-    assert [row[2:] for row in rows(db_path)] == [("captured", 1), ("captured", 1)]
+    assert [row[2:] for row in rows(backend)] == [("captured", 1), ("captured", 1)]
 
 
 def test_worker_refuses_an_unmigrated_database(tmp_path: Path) -> None:
@@ -82,11 +77,11 @@ def test_worker_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "breakouts migrate" in r.output
 
 
-def test_list_filters_by_status_and_recipient(cli: CliRunner, db_path: Path) -> None:
+def test_list_filters_by_status_and_recipient(cli: CliRunner, backend: Backend) -> None:
     """`mail list` shows newest first; --status and --to (any case) narrow it."""
-    seed(db_path, "a@example.com", "b@example.com")
+    seed(backend, "a@example.com", "b@example.com")
     cli.invoke(app, ["worker", "--drain"])
-    seed(db_path, "c@example.com")
+    seed(backend, "c@example.com")
     out = cli.invoke(app, ["mail", "list"]).output.splitlines()
     assert out[0].split()[:3] == ["ID", "STATUS", "TRIES"]
     assert [line.split()[-1] for line in out[1:]] == [
@@ -101,9 +96,9 @@ def test_list_filters_by_status_and_recipient(cli: CliRunner, db_path: Path) -> 
     assert "no messages" in cli.invoke(app, ["mail", "list", "--status", "dead"]).output
 
 
-def test_list_json_is_machine_readable(cli: CliRunner, db_path: Path) -> None:
+def test_list_json_is_machine_readable(cli: CliRunner, backend: Backend) -> None:
     """`mail list --json` prints one JSON array with each row and its payload."""
-    seed(db_path, "a@example.com")
+    seed(backend, "a@example.com")
     r = cli.invoke(app, ["mail", "list", "--json"])
     [row] = json.loads(r.output)
     assert (row["recipient"], row["status"], row["event"]) == (
@@ -120,9 +115,9 @@ def test_list_refuses_an_unknown_status(cli: CliRunner) -> None:
     assert r.exit_code == 2
 
 
-def test_show_prints_headers_and_decoded_body_as_captured(cli: CliRunner, db_path: Path) -> None:
+def test_show_prints_headers_and_decoded_body_as_captured(cli: CliRunner, backend: Backend) -> None:
     """`mail show ID` gives the delivery record, decoded headers and the text body."""
-    seed(db_path, "a@example.com", title="Café planning")
+    seed(backend, "a@example.com", title="Café planning")
     cli.invoke(app, ["worker", "--drain"])
     r = cli.invoke(app, ["mail", "show", "1"])
     assert r.exit_code == 0, r.output
@@ -135,10 +130,10 @@ def test_show_prints_headers_and_decoded_body_as_captured(cli: CliRunner, db_pat
     assert "Content-Transfer-Encoding: quoted-printable" in raw and "=?utf-8?" in raw
 
 
-def test_show_by_message_id_and_before_sending(cli: CliRunner, db_path: Path) -> None:
+def test_show_by_message_id_and_before_sending(cli: CliRunner, backend: Backend) -> None:
     """A Message-ID finds the message too; a message not yet sent is shown as it will go out."""
-    seed(db_path, "a@example.com")
-    [[mid]] = sqlite3.connect(db_path).execute("SELECT message_id FROM outbox").fetchall()
+    seed(backend, "a@example.com")
+    [mid] = [r["message_id"] for r in backend.rows("SELECT message_id FROM outbox")]
     r = cli.invoke(app, ["mail", "show", mid.strip("<>")])
     assert r.exit_code == 0, r.output
     assert "not sent yet" in r.output and f"Message-ID: {mid}" in r.output
@@ -150,30 +145,27 @@ def test_show_unknown_message_is_an_error(cli: CliRunner) -> None:
     assert r.exit_code == 1 and "no message 42" in r.output
 
 
-def test_retry_requeues_a_dead_message_with_fresh_tries(cli: CliRunner, db_path: Path) -> None:
+def test_retry_requeues_a_dead_message_with_fresh_tries(cli: CliRunner, backend: Backend) -> None:
     """`mail retry ID` puts a dead message back, due now; a delivered one is refused."""
-    seed(db_path, "a@example.com", "b@example.com")
-    conn = sqlite3.connect(db_path)
-    conn.execute(
+    seed(backend, "a@example.com", "b@example.com")
+    backend.execute(
         "UPDATE outbox SET status = 'dead', attempts = 8, last_error = '550 no' WHERE id = 1"
     )
-    conn.execute("UPDATE outbox SET status = 'captured' WHERE id = 2")
-    conn.commit()
-    conn.close()
+    backend.execute("UPDATE outbox SET status = 'captured' WHERE id = 2")
     r = cli.invoke(app, ["mail", "retry", "1"])
     assert r.exit_code == 0 and "queued again" in r.output
-    assert rows(db_path)[0][2:] == ("pending", 0)
+    assert rows(backend)[0][2:] == ("pending", 0)
     r = cli.invoke(app, ["mail", "retry", "2"])
     assert r.exit_code == 1 and "not dead" in r.output
     cli.invoke(app, ["worker", "--drain"])
-    assert rows(db_path)[0][2:] == ("captured", 1)
+    assert rows(backend)[0][2:] == ("captured", 1)
 
 
-def test_clear_empties_the_mail_catcher_only(cli: CliRunner, db_path: Path) -> None:
+def test_clear_empties_the_mail_catcher_only(cli: CliRunner, backend: Backend) -> None:
     """`mail clear` deletes captured messages and keeps those still queued."""
-    seed(db_path, "a@example.com")
+    seed(backend, "a@example.com")
     cli.invoke(app, ["worker", "--drain"])
-    seed(db_path, "b@example.com")
+    seed(backend, "b@example.com")
     r = cli.invoke(app, ["mail", "clear"])
     assert "deleted 1 captured" in r.output
-    assert [row[1:3] for row in rows(db_path)] == [("b@example.com", "pending")]
+    assert [row[1:3] for row in rows(backend)] == [("b@example.com", "pending")]

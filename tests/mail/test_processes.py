@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import pytest
 from breakouts.clock import Clock
 from breakouts.db import open_database
 from breakouts.people import service as people
+from tests.backends import Backend
 from tests.conftest import future_slot
 from tests.mail.conftest import Sink, free_port
 from tests.mail.test_cli import seed
@@ -76,26 +76,18 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.02)
 
 
-def statuses(db_path: Path) -> Counter[str]:
-    conn = sqlite3.connect(db_path)
-    try:
-        return Counter(s for (s,) in conn.execute("SELECT status FROM outbox"))
-    finally:
-        conn.close()
+def statuses(backend: Backend) -> Counter[str]:
+    return Counter(r["status"] for r in backend.rows("SELECT status FROM outbox"))
 
 
-def outbox_ids(db_path: Path) -> set[str]:
-    conn = sqlite3.connect(db_path)
-    try:
-        return {m for (m,) in conn.execute("SELECT message_id FROM outbox")}
-    finally:
-        conn.close()
+def outbox_ids(backend: Backend) -> set[str]:
+    return {r["message_id"] for r in backend.rows("SELECT message_id FROM outbox")}
 
 
-def base_env(db_path: Path, sink: Sink, **extra: str) -> dict[str, str]:
+def base_env(backend: Backend, sink: Sink, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BREAKOUTS_", "SMTP_URL"))}
     env.update(
-        DATABASE_URL=f"sqlite:///{db_path}",
+        DATABASE_URL=backend.url,
         SMTP_URL=sink.url,
         BREAKOUTS_LOG_LEVEL="info",
         BREAKOUTS_MAIL_SMTP_CONNECTIONS="1",
@@ -104,9 +96,9 @@ def base_env(db_path: Path, sink: Sink, **extra: str) -> dict[str, str]:
     return env
 
 
-def add_host(db_path: Path) -> str:
+def add_host(backend: Backend) -> str:
     async def work() -> str:
-        db = open_database(f"sqlite:///{db_path}")
+        db = open_database(backend.url)
         try:
             async with db.transaction() as tx:
                 await people.add_person(tx, Clock(), "host@example.com", "Harper Host", False)
@@ -133,16 +125,16 @@ def serve(procs: list[Proc], env: dict[str, str], port: int, log: Path) -> Proc:
 
 
 def test_a_server_killed_mid_batch_loses_no_committed_message(
-    db_path: Path, tmp_path: Path, sink: Sink, procs: list[Proc]
+    backend: Backend, tmp_path: Path, sink: Sink, procs: list[Proc]
 ) -> None:
     """SIGKILL while SMTP hangs mid-batch; after a restart every committed message arrives.
 
     The three the SMTP server accepted before the kill were never marked sent, so they come
     again: each copy carries the same Message-ID (and the same bytes), so it can be recognised.
     """
-    token = add_host(db_path)
+    token = add_host(backend)
     port = free_port()
-    env = base_env(db_path, sink, BREAKOUTS_MAIL_LEASE_S="2", BREAKOUTS_MAIL_SMTP_TIMEOUT_S="1",
+    env = base_env(backend, sink, BREAKOUTS_MAIL_LEASE_S="2", BREAKOUTS_MAIL_SMTP_TIMEOUT_S="1",
                    BREAKOUTS_MAIL_BACKOFF_BASE_S="1", BREAKOUTS_MAIL_BACKOFF_MAX_S="1")  # fmt: skip
     sink.stall_after = 3
     server = serve(procs, env, port, tmp_path / "serve.log")
@@ -158,19 +150,19 @@ def test_a_server_killed_mid_batch_loses_no_committed_message(
     )
     assert r.status_code == 200, r.text
     # The request queued one event; the worker fans it out and claims its rows in one go.
-    wait_until(lambda: len(outbox_ids(db_path)) == 33, 10, "the worker to fan the event out")
-    committed = outbox_ids(db_path)
+    wait_until(lambda: len(outbox_ids(backend)) == 33, 10, "the worker to fan the event out")
+    committed = outbox_ids(backend)
     wait_until(lambda: sink.stalled > 0, 10, "the worker to be stuck mid-batch")
     server.stop(signal.SIGKILL)
     assert server.popen.returncode == -signal.SIGKILL
-    assert statuses(db_path) == Counter(sending=33)
+    assert statuses(backend) == Counter(sending=33)
     accepted_before_kill = [r.message_id for r in sink.received]
     assert len(accepted_before_kill) == 3
 
     sink.stall_after = None  # the SMTP server is back
     sink.release.set()
     serve(procs, env, port, tmp_path / "serve2.log")
-    wait_until(lambda: statuses(db_path) == Counter(sent=33), 30, "every message to be sent")
+    wait_until(lambda: statuses(backend) == Counter(sent=33), 30, "every message to be sent")
 
     copies = Counter(r.message_id for r in sink.received)
     assert set(copies) == committed
@@ -182,11 +174,11 @@ def test_a_server_killed_mid_batch_loses_no_committed_message(
 
 
 def test_two_worker_processes_share_the_queue_without_sending_twice(
-    db_path: Path, tmp_path: Path, sink: Sink, procs: list[Proc]
+    backend: Backend, tmp_path: Path, sink: Sink, procs: list[Proc]
 ) -> None:
     """Two `breakouts worker` processes on one SQLite file: both work, each message goes once."""
     sink.delay_s = 0.003
-    env = base_env(db_path, sink, BREAKOUTS_MAIL_BATCH_SIZE="10", BREAKOUTS_MAIL_POLL_S="0.05")
+    env = base_env(backend, sink, BREAKOUTS_MAIL_BATCH_SIZE="10", BREAKOUTS_MAIL_POLL_S="0.05")
     workers = [Proc(["worker"], env, tmp_path / f"worker{i}.log") for i in range(2)]
     procs.extend(workers)
 
@@ -194,8 +186,8 @@ def test_two_worker_processes_share_the_queue_without_sending_twice(
         return all(any(x["event"] == "mail_worker_started" for x in w.lines()) for w in workers)
 
     wait_until(started, 30, "the workers to start")
-    seed(db_path, *(f"u{i}@example.com" for i in range(300)))
-    wait_until(lambda: statuses(db_path) == Counter(sent=300), 30, "every message to be sent")
+    seed(backend, *(f"u{i}@example.com" for i in range(300)))
+    wait_until(lambda: statuses(backend) == Counter(sent=300), 30, "every message to be sent")
     for w in workers:
         w.stop(signal.SIGTERM)
         assert w.popen.returncode == 0, w.log.read_text()

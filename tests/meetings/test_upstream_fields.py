@@ -24,6 +24,7 @@ from breakouts.app import create_app
 from breakouts.clock import Clock
 from breakouts.config import Settings
 from breakouts.openapi import build_openapi
+from tests.backends import Backend
 from tests.conftest import World, assert_error, auth, future_slot
 from tests.meetings.generate_upstream import MODULE_PATH, load_spec, render
 
@@ -137,7 +138,7 @@ async def site(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> A
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            world = World(app, db, Clock())
+            world = World(app, Backend("sqlite", f"sqlite:///{db}", db), Clock())
             token = await world.person("host@example.com")
             r = await c.post("/v1/meetings", json=_create_body(world), headers=auth(token))
             assert r.status_code == 200, r.text

@@ -15,6 +15,7 @@ from breakouts.meetings.view import (
     can_see,
     find_series,
     load_meeting,
+    lock_for_write,
     mail_facts,
     parse_or_404,
     require_host,
@@ -57,6 +58,7 @@ async def update_breakout_sessions(
     found: SeriesLookup | None = None,
 ) -> list[Session]:
     """Replace the whole plan (new ids) and enable breakout sessions."""
+    await lock_for_write(ctx.tx, meeting_id, found)
     view = await load_meeting(ctx, meeting_id, found)
     if view.ref.kind == "instance":
         raise not_allowed(meeting_id)
@@ -92,6 +94,7 @@ async def delete_breakout_sessions(
     the sessions, the flag, the emails and the audit record commit together or not at all.
     """
     tx = ctx.tx
+    await lock_for_write(tx, meeting_id, found)
     ref = parse_or_404(meeting_id)
     series = await find_series(tx, ref, found)
     if series is None or not await can_see(tx, series, ctx.caller):

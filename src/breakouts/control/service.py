@@ -155,6 +155,7 @@ async def list_orgs(tx: Tx, env: Env) -> list[dict[str, Any]]:
 async def delete_org(tx: Tx, org: Org) -> None:
     if org.id == DEFAULT_ORG:
         raise Conflict("The default org cannot be deleted; POST /_control/reset empties it.")
+    await meetings_repo.lock_org_series(tx, org.id)  # no write to them is half done
     await orgs.delete_everything(tx, org.id)
 
 

@@ -1,15 +1,19 @@
 """Storage: the ``Database``/``Tx`` protocols every repository is written against.
 
 Repositories write portable SQL with ``?`` placeholders and read rows by column name; the
-SQLite backend runs it as is, inline on the event loop (measured here: a thread hand-off costs as
-much as the whole transaction). A PostgreSQL backend (asyncpg) implements the same protocols.
+SQLite backend (``db/sqlite.py``) runs it as is, inline on the event loop (measured here: a
+thread hand-off costs as much as the whole transaction); the PostgreSQL backend
+(``db/postgres.py``, asyncpg) translates the placeholders once per statement. ``open_database``
+is the only place that looks at the URL: where the backends behave differently, code asks the
+database's capabilities (``dialect``, ``row_locks``, ``skip_locked``, ``group_commit``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -31,6 +35,16 @@ def from_json(text: str | bytes) -> Any:
 class Tx(Protocol):
     """One open transaction."""
 
+    @property
+    def db(self) -> Database:
+        """The database it belongs to (for its capabilities)."""
+        ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (cheap, non-blocking) once this transaction's changes are committed;
+        never if it rolls back. It runs on the event loop after the COMMIT, not inside it."""
+        ...
+
     async def fetchone(self, sql: str, *args: Any) -> Row | None: ...
 
     async def fetchall(self, sql: str, *args: Any) -> list[Row]: ...
@@ -47,6 +61,25 @@ class Tx(Protocol):
 class Database(Protocol):
     url: str
 
+    # What differs between backends, asked instead of the URL.
+    @property
+    def dialect(self) -> Literal["sqlite", "postgresql"]: ...
+
+    @property
+    def row_locks(self) -> bool:
+        """``SELECT … FOR UPDATE`` locks rows (SQLite: one writer at a time anyway)."""
+        ...
+
+    @property
+    def skip_locked(self) -> bool:
+        """``FOR UPDATE SKIP LOCKED``: concurrent claimers pass each other."""
+        ...
+
+    @property
+    def group_commit(self) -> bool:
+        """Concurrent write transactions may share one COMMIT."""
+        ...
+
     def transaction(self, *, write: bool = True) -> AbstractAsyncContextManager[Tx]:
         """A transaction that commits on success and rolls back on any exception."""
         ...
@@ -57,9 +90,25 @@ class Database(Protocol):
 
 
 def open_database(url: str, **options: Any) -> Database:
-    """The backend for a ``DATABASE_URL``."""
+    """The backend for a ``DATABASE_URL``: ``sqlite:///…`` or ``postgresql://…``.
+
+    ``options`` may name both backends' settings (the app passes every one it has); each backend
+    takes the ones it knows. Opening never connects to a server: PostgreSQL's pool is made on
+    first use, so a server started while PostgreSQL is down answers 503 until it is back.
+    """
+    backend: Callable[..., Database]
     if url.startswith("sqlite:"):
         from breakouts.db.sqlite import SqliteDatabase
 
-        return SqliteDatabase(url, **options)
-    raise ValueError(f"unsupported DATABASE_URL scheme: {url.split(':', 1)[0]}")
+        backend = SqliteDatabase
+    elif url.startswith(("postgresql://", "postgres://")):
+        from breakouts.db.postgres import PostgresDatabase
+
+        backend = PostgresDatabase
+    else:
+        raise ValueError(
+            f"unsupported DATABASE_URL scheme: {url.split(':', 1)[0]}"
+            " (use sqlite:///path/to/file.db or postgresql://user@host/dbname)"
+        )
+    known = inspect.signature(backend).parameters
+    return backend(url, **{k: v for k, v in options.items() if k in known})

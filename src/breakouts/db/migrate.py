@@ -7,8 +7,11 @@ from alembic.config import Config
 
 
 def _sqlalchemy_url(database_url: str) -> str:
-    if database_url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    """SQLAlchemy's name for the URL: PostgreSQL through psycopg 3 (Alembic is synchronous;
+    the server itself uses asyncpg)."""
+    for scheme in ("postgresql://", "postgres://"):
+        if database_url.startswith(scheme):
+            return "postgresql+psycopg://" + database_url[len(scheme) :]
     return database_url
 
 

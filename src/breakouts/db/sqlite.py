@@ -30,8 +30,8 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
 
 from breakouts.clock import monotonic
 from breakouts.db import Row
@@ -81,10 +81,16 @@ def set_wal_mode(conn: sqlite3.Connection, wait_s: float = 10.0) -> None:
 
 
 class SqliteTx:
-    __slots__ = ("_conn",)
+    __slots__ = ("_after", "_conn", "db")
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, db: SqliteDatabase, conn: sqlite3.Connection) -> None:
+        self.db = db
         self._conn = conn
+        # after_commit callbacks of the transaction inside its block (one at a time: the lock)
+        self._after: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after.append(callback)
 
     async def fetchone(self, sql: str, *args: Any) -> Row | None:
         row: Row | None = self._conn.execute(sql, args).fetchone()
@@ -105,6 +111,11 @@ class SqliteTx:
 
 
 class SqliteDatabase:
+    dialect: Literal["sqlite"] = "sqlite"
+    # One writer at a time (BEGIN IMMEDIATE): a row lock would add nothing.
+    row_locks = False
+    skip_locked = False
+
     def __init__(
         self,
         url: str,
@@ -135,7 +146,7 @@ class SqliteDatabase:
         self._wal = WalKeeper(self.path, wal_limit_bytes, checkpoint_interval_s)
         self._conn.execute(f"PRAGMA journal_size_limit={self._wal.file_bytes}")
         self._deadline = _NO_DEADLINE
-        self._tx = SqliteTx(self._conn)
+        self._tx = SqliteTx(self, self._conn)
         self._conn.set_progress_handler(self._progress, _PROGRESS_OPS)
         self._lock = asyncio.Lock()
         self._waiting = 0
@@ -213,6 +224,7 @@ class SqliteDatabase:
         for waiter in group.waiters:
             if not waiter.done():  # a cancelled caller's waiter is done already
                 waiter.set_result(None)
+        _run_after(group.after)
 
     async def _begin(self, write: bool) -> None:
         statement = "BEGIN IMMEDIATE" if write else "BEGIN"
@@ -302,6 +314,7 @@ class _Transaction:
         db = self._db
         group = self._group
         waiter: asyncio.Future[None] | None = None
+        after, db._tx._after = db._tx._after, []
         try:
             # Past its time limit between statements: answer 504 rather than commit late.
             late = exc_type is None and monotonic() > db._deadline
@@ -316,6 +329,7 @@ class _Transaction:
                         raise
                     waiter = asyncio.get_running_loop().create_future()
                     group.waiters.append(waiter)
+                    group.after.extend(after)
                 else:
                     db._undo_member(group)
             elif ok:
@@ -323,6 +337,7 @@ class _Transaction:
                 if self._write:
                     db.committed_writes += 1
                     db.commits += 1
+                _run_after(after)
             elif db._conn.in_transaction:
                 db._conn.execute("ROLLBACK")
             if late:
@@ -344,12 +359,23 @@ class _Transaction:
 
 class _Group:
     """The write transactions sharing one SQLite transaction: one waiter per member that
-    released its savepoint (a cancelled one included: its changes commit all the same)."""
+    released its savepoint (a cancelled one included: its changes commit all the same), and
+    the members' after-commit callbacks."""
 
-    __slots__ = ("waiters",)
+    __slots__ = ("after", "waiters")
 
     def __init__(self) -> None:
         self.waiters: list[asyncio.Future[None]] = []
+        self.after: list[Callable[[], None]] = []
+
+
+def _run_after(callbacks: list[Callable[[], None]]) -> None:
+    """Schedule after-commit callbacks on the loop: one that fails is the loop's to report,
+    and never turns a committed transaction into an error."""
+    if callbacks:
+        loop = asyncio.get_running_loop()
+        for callback in callbacks:
+            loop.call_soon(callback)
 
 
 def _fail(group: _Group, exc: Exception) -> None:

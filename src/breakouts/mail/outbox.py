@@ -7,9 +7,9 @@ must say (a JSON payload), and renders it only when sending, off the request pat
 or duplicate delivery carries the same one.
 
 ``on_enqueue`` lets a worker in this process hear of new rows at once instead of at its next
-poll. The ring comes *before* the commit; that is harmless: on SQLite the worker's claim waits
-for the request's transaction to end, and a worker that looks too early (another backend, a
-rollback) finds nothing and polls again. It is only a hint: delivery never depends on it.
+poll. It rings once the transaction that queued them has committed (``Tx.after_commit``), so
+the worker finds them on every backend, and never for a change that was rolled back. It is
+only a hint: delivery never depends on it.
 """
 
 from __future__ import annotations
@@ -124,9 +124,13 @@ async def enqueue(
     row = event_row(org_id=org_id, event=event, meeting_id=meeting_id, recipients=recipients,
                     common=common, domain=domain, now=now)  # fmt: skip
     await tx.execute(EVENT_SQL, *row)
+    tx.after_commit(_ring)
+    return len(recipients)
+
+
+def _ring() -> None:
     for listener in tuple(_listeners):
         listener()
-    return len(recipients)
 
 
 # The fan-out's statements, shared with anything that must expand events outside a worker.

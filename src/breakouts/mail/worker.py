@@ -105,7 +105,7 @@ class MailWorker:
             timeout_s=settings.mail_smtp_timeout_s,
         )
         self.rng = rng or random.Random()
-        self.skip_locked = db.url.startswith("postgres")
+        self.skip_locked = db.skip_locked
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None

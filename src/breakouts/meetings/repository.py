@@ -121,6 +121,39 @@ async def get_series(tx: Tx, series_id: str) -> Series | None:
     return None if row is None else _series(row)
 
 
+async def lock_series(tx: Tx, series_id: str, found: SeriesLookup | None = None) -> None:
+    """Serialize the writes to one meeting series: every write path calls this first.
+
+    PostgreSQL: the series row ``FOR UPDATE``, held to COMMIT, so a PUT and a DELETE of one
+    meeting (on any process) run one after the other; a wait past ``lock_wait_ms`` is a 423.
+    SQLite: nothing to do, and no statement: there is one writer at a time.
+
+    ``found``: the hot path's token lookup (``SeriesLookup``) read the series before the lock
+    was held, so what it brought may be what the transaction we waited for changed. The series
+    comes again with the lock (a locking read returns the newest version of the row); its live
+    instance is read again by the next statement that needs it (``live_known``), whose snapshot
+    is taken once the lock is held. Folding ``FOR UPDATE OF s`` into the lookup is not possible
+    (``s`` is on the nullable side of its LEFT JOINs) nor enough (the other tables it reads
+    would keep the snapshot taken before the wait).
+    """
+    if not tx.db.row_locks:
+        return
+    row = await tx.fetchone(
+        f"SELECT {_SERIES_COLUMNS} FROM meeting_series s JOIN people p ON p.id = s.host_id"
+        " WHERE s.id = ? FOR UPDATE OF s",
+        series_id,
+    )
+    if found is not None and found.done and found.series_id == series_id:
+        found.series = None if row is None else _series(row)
+        found.live, found.live_known = None, False
+
+
+async def lock_org_series(tx: Tx, org_id: str) -> None:
+    """Every series of an org locked (``lock_series``), before the org's rows are deleted."""
+    if tx.db.row_locks:
+        await tx.fetchall("SELECT id FROM meeting_series WHERE org_id = ? FOR UPDATE", org_id)
+
+
 async def is_invitee(tx: Tx, series_id: str, email_lower: str) -> bool:
     return (
         await tx.fetchval(
@@ -465,6 +498,7 @@ class SeriesLookup:
     done: bool = False
     series: Series | None = None
     live: Instance | None = None
+    live_known: bool = True  # False once ``lock_series`` has made ``live`` stale
 
     async def lookup(self, tx: Tx, token_hash: str) -> people.TokenOwner | None:
         row = await tx.fetchone(_LOOKUP_SQL, self.series_id, token_hash)

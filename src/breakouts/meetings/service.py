@@ -32,6 +32,7 @@ from breakouts.meetings.view import (
     MeetingView,
     format_time,
     load_meeting,
+    lock_for_write,
     mail_facts,
     parse_or_404,
     require_host,
@@ -226,6 +227,7 @@ def _require_pre_meeting(view: MeetingView) -> None:
 
 
 async def update_meeting(ctx: Ctx, meeting_id: str, body: UpdateMeetingObject) -> MeetingView:
+    await lock_for_write(ctx.tx, meeting_id)
     view = await load_meeting(ctx, meeting_id)
     require_host(view, ctx.caller)
     _require_pre_meeting(view)
@@ -391,6 +393,7 @@ async def _copy_plan(
 
 
 async def delete_meeting(ctx: Ctx, meeting_id: str, send_email: bool) -> None:
+    await lock_for_write(ctx.tx, meeting_id)
     view = await load_meeting(ctx, meeting_id)
     require_host(view, ctx.caller)
     _require_pre_meeting(view)
@@ -410,6 +413,7 @@ async def delete_meeting(ctx: Ctx, meeting_id: str, send_email: bool) -> None:
 
 
 async def end_meeting(ctx: Ctx, meeting_id: str) -> MeetingView:
+    await lock_for_write(ctx.tx, meeting_id)
     view = await load_meeting(ctx, meeting_id)
     require_host(view, ctx.caller)
     inst = view.live if view.ref.kind == "series" else view.instance
@@ -430,6 +434,7 @@ async def start_meeting(tx: Tx, now: int, meeting_id: str) -> Instance:
 
     The instance copies the breakout sessions planned for that occurrence.
     """
+    await lock_for_write(tx, meeting_id)
     ref = parse_or_404(meeting_id)
     series = await repo.get_series(tx, ref.series_id)
     if series is None:

@@ -96,6 +96,17 @@ async def load_meeting(
     return await view_of(ctx.tx, ctx.now, ref, series, found)
 
 
+async def lock_for_write(tx: Tx, meeting_id: str, found: repo.SeriesLookup | None = None) -> None:
+    """The first step of every write to a meeting: its series locked (``repo.lock_series``).
+
+    Before anything about the meeting is read, so what the write decides on cannot change
+    under it. An id that names no series locks nothing (the read that follows answers 404).
+    """
+    ref = parse_meeting_id(meeting_id)
+    if ref is not None:
+        await repo.lock_series(tx, ref.series_id, found)
+
+
 async def find_series(tx: Tx, ref: MeetingRef, found: repo.SeriesLookup | None) -> Series | None:
     """The series of ``ref``, from the token lookup when it brought it, else from the database."""
     if found is not None and found.done and found.series_id == ref.series_id:
@@ -107,7 +118,7 @@ async def view_of(
     tx: Tx, now: int, ref: MeetingRef, series: Series, found: repo.SeriesLookup | None = None
 ) -> MeetingView:
     if ref.kind == "series":
-        if found is not None and found.done and found.series_id == series.id:
+        if found is not None and found.done and found.live_known and found.series_id == series.id:
             live = found.live
         else:
             live = await repo.live_instance(tx, series.id)

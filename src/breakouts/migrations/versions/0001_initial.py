@@ -17,6 +17,9 @@ depends_on = None
 
 T = sa.Text
 I = sa.BigInteger  # noqa: E741 - reads as a column type, like T
+# Row ids that grow forever: BIGINT (BIGSERIAL) on PostgreSQL; on SQLite the INTEGER PRIMARY KEY
+# that is the rowid (64-bit already; "BIGINT PRIMARY KEY" would not be).
+SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -102,7 +105,7 @@ def upgrade() -> None:
         "breakout_sessions",
         # Nothing looks a session up by its random id: a rowid key keeps each DELETE from
         # touching a random page of an id index (SQLite commits cost ~6 µs per page written).
-        sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("pk", SERIAL, primary_key=True, autoincrement=True),
         sa.Column("id", T, nullable=False),
         sa.Column(
             "series_id", T, sa.ForeignKey("meeting_series.id", ondelete="CASCADE"), nullable=False
@@ -121,7 +124,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "outbox",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", SERIAL, primary_key=True, autoincrement=True),
         # Not indexed, for the same reason: a random key would cost a random page per message.
         sa.Column("message_id", T, nullable=False),
         sa.Column("event", T, nullable=False),
@@ -142,7 +145,7 @@ def upgrade() -> None:
     op.create_index("outbox_due", "outbox", ["status", "next_attempt_at"])
     op.create_table(
         "audit_log",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", SERIAL, primary_key=True, autoincrement=True),
         sa.Column("at", I, nullable=False),
         sa.Column("action", T, nullable=False),
         sa.Column("actor_id", T, nullable=False),

@@ -20,6 +20,9 @@ depends_on = None
 
 T = sa.Text
 I = sa.BigInteger  # noqa: E741 - reads as a column type, like T
+# Row ids that grow forever: BIGINT (BIGSERIAL) on PostgreSQL; on SQLite the INTEGER PRIMARY KEY
+# that is the rowid (64-bit already; "BIGINT PRIMARY KEY" would not be).
+SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # The default org's uuid: fixed, so its API id is the same on every installation.
 DEFAULT_ORG = "00000000-0000-4000-8000-000000000000"
@@ -59,7 +62,7 @@ def upgrade() -> None:
     op.create_index("audit_log_org", "audit_log", ["org_id", "id"])
     op.create_table(
         "faults",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", SERIAL, primary_key=True, autoincrement=True),
         sa.Column("org_id", T, sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
         sa.Column("operation", T, nullable=False),  # upstream operationId, "*" or "smtp"
         sa.Column("status", sa.Integer, nullable=True),  # None: latency only
@@ -73,7 +76,7 @@ def upgrade() -> None:
     op.create_index("faults_org", "faults", ["org_id"])
     op.create_table(
         "journal",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", SERIAL, primary_key=True, autoincrement=True),
         sa.Column("org_id", T, sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
         sa.Column("entry", T, nullable=False),  # JSON: the §10 journal item
         sa.Column("operation", T, nullable=False),

@@ -21,12 +21,15 @@ depends_on = None
 
 T = sa.Text
 I = sa.BigInteger  # noqa: E741 - reads as a column type, like T
+# Row ids that grow forever: BIGINT (BIGSERIAL) on PostgreSQL; on SQLite the INTEGER PRIMARY KEY
+# that is the rowid (64-bit already; "BIGINT PRIMARY KEY" would not be).
+SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
     op.create_table(
         "mail_events",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", SERIAL, primary_key=True, autoincrement=True),
         sa.Column("org_id", T, nullable=False),
         sa.Column("event", T, nullable=False),
         sa.Column("meeting_id", T, nullable=False),
