@@ -11,7 +11,7 @@ database's capabilities (``dialect``, ``row_locks``, ``skip_locked``, ``group_co
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 
@@ -84,9 +84,38 @@ class Database(Protocol):
         """A transaction that commits on success and rolls back on any exception."""
         ...
 
+    def notify(self, channel: str) -> None:
+        """Wake ``channel``'s listeners: this process's at once, and (PostgreSQL, ``NOTIFY``)
+        every other process's. Call it once something is committed (``Tx.after_commit``). A
+        hint only: listeners must not depend on it (they poll too); never raises."""
+        ...
+
+    def listen(self, channel: str, callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """Call ``callback`` (cheap, non-blocking, on the event loop) when ``channel`` is
+        notified, here or (PostgreSQL, ``LISTEN`` on a connection of its own, reopened when
+        lost) in any process; also once whenever that listening (re)starts, since a notification
+        sent while it was down is lost. Returns the coroutine function that stops it."""
+        ...
+
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class Channels:
+    """This process's listeners per channel (both backends' ``notify``/``listen`` local part)."""
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, set[Callable[[], None]]] = {}
+
+    def add(self, channel: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Listen; returns the function that stops listening."""
+        self._listeners.setdefault(channel, set()).add(callback)
+        return lambda: self._listeners.get(channel, set()).discard(callback)
+
+    def ring(self, channel: str) -> None:
+        for callback in tuple(self._listeners.get(channel, ())):
+            callback()
 
 
 def open_database(url: str, **options: Any) -> Database:

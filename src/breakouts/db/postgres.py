@@ -34,14 +34,16 @@ comes back succeeds rather than meeting a dead connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Literal
 
 import asyncpg
 import asyncpg.exceptions as pgerr
 
-from breakouts.db import Row
+from breakouts.db import Channels, Row
 from breakouts.errors import ApiError, GatewayTimeout, Locked, ServiceUnavailable
 
 _CACHE_LIMIT = 2048  # distinct SQL strings remembered (IN lists of every length count)
@@ -169,6 +171,13 @@ class PostgresDatabase:
         # Write transactions committed and COMMITs (equal here: no group commit), for /metrics.
         self.committed_writes = 0
         self.commits = 0
+        self._channels = Channels()
+        self._to_notify: set[str] = set()
+        self._notifier: asyncio.Task[None] | None = None
+        self._listeners: set[asyncio.Task[None]] = set()
+        # NOTIFYs sent, and ones that could not be (PostgreSQL away): tests, /metrics.
+        self.notifies_sent = 0
+        self.notifies_failed = 0
 
     def transaction(self, *, write: bool = True) -> _Transaction:
         return _Transaction(self, write)
@@ -254,12 +263,84 @@ class PostgresDatabase:
             )
         return exc
 
+    # --- LISTEN/NOTIFY -----------------------------------------------------------------------
+
+    def notify(self, channel: str) -> None:
+        """This process's listeners at once; other processes' through one ``NOTIFY`` sent by a
+        task of its own, after the commit and off the request's path. Commits that come while
+        one is in flight share the next: under load, one ``NOTIFY`` carries many commits."""
+        self._channels.ring(channel)
+        self._to_notify.add(channel)
+        if self._notifier is None or self._notifier.done():
+            self._notifier = asyncio.get_running_loop().create_task(self._send_notifies())
+
+    async def _send_notifies(self) -> None:
+        while self._to_notify:
+            channels = sorted(self._to_notify)
+            self._to_notify.clear()
+            try:
+                pool = await self._get_pool()
+                async with pool.acquire(timeout=self.pool_timeout_s) as conn:
+                    for channel in channels:
+                        await conn.execute("SELECT pg_notify($1, '')", channel)
+                self.notifies_sent += len(channels)
+            except Exception:  # a hint only: the listeners poll as well
+                self.notifies_failed += len(channels)
+                return
+
+    def listen(self, channel: str, callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        remove = self._channels.add(channel, callback)
+        task = asyncio.get_running_loop().create_task(self._listen(channel, callback))
+        self._listeners.add(task)
+        task.add_done_callback(self._listeners.discard)
+
+        async def stop() -> None:
+            remove()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        return stop
+
+    async def _listen(self, channel: str, callback: Callable[[], None]) -> None:
+        """``LISTEN`` on a connection of its own, for as long as the listener lives: a lost
+        connection (PostgreSQL restarted, a network cut) is reopened with a capped backoff, and
+        one that is silently gone is found by a ``SELECT 1`` every 30 s of quiet."""
+        delay = 0.1
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(
+                    self.url,
+                    timeout=self.pool_timeout_s,
+                    server_settings={"application_name": "breakouts-listen"},
+                )
+                lost = asyncio.Event()
+                conn.add_termination_listener(functools.partial(_set_event, lost))
+                await conn.add_listener(channel, lambda *_: callback())
+                callback()  # anything committed while nobody listened is found now
+                delay = 0.1
+                while not lost.is_set():
+                    try:
+                        await asyncio.wait_for(lost.wait(), 30)
+                    except TimeoutError:
+                        await conn.fetchval("SELECT 1", timeout=5)
+            except (Exception, TimeoutError):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            finally:
+                if conn is not None:
+                    conn.terminate()
+
     async def ping(self) -> None:
         async with self.transaction(write=False) as tx:
             await tx.fetchval("SELECT 1")
 
     async def close(self) -> None:
         self._closed = True
+        for task in (*self._listeners, *([self._notifier] if self._notifier else [])):
+            task.cancel()
+        await asyncio.gather(*self._listeners, return_exceptions=True)
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -267,6 +348,10 @@ class PostgresDatabase:
             await asyncio.wait_for(pool.close(), timeout=5)
         except _UNREACHABLE:
             pool.terminate()
+
+
+def _set_event(event: asyncio.Event, *_: object) -> None:
+    event.set()
 
 
 class _Transaction:

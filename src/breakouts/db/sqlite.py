@@ -30,11 +30,11 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Literal
 
 from breakouts.clock import monotonic
-from breakouts.db import Row
+from breakouts.db import Channels, Row
 from breakouts.db.wal import WalKeeper
 from breakouts.errors import GatewayTimeout, Locked, ServiceUnavailable
 
@@ -137,6 +137,7 @@ class SqliteDatabase:
         self.retry_after = retry_after_s
         self.group_commit = group_commit
         self.max_group = max_group
+        self._channels = Channels()
         try:
             self._conn = connect(self.path)
         except sqlite3.Error as exc:
@@ -255,6 +256,18 @@ class SqliteDatabase:
         ):
             return ServiceUnavailable(retry_after=self.retry_after)
         return exc
+
+    def notify(self, channel: str) -> None:
+        """This process's listeners only: other processes on the file find the work by polling."""
+        self._channels.ring(channel)
+
+    def listen(self, channel: str, callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        remove = self._channels.add(channel, callback)
+
+        async def stop() -> None:
+            remove()
+
+        return stop
 
     async def ping(self) -> None:
         async with self.transaction(write=False) as tx:

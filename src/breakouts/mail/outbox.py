@@ -6,16 +6,17 @@ must say (a JSON payload), and renders it only when sending, off the request pat
 ``Message-ID`` of each is fixed by the event's key and the recipient's position, so every retry
 or duplicate delivery carries the same one.
 
-``on_enqueue`` lets a worker in this process hear of new rows at once instead of at its next
-poll. It rings once the transaction that queued them has committed (``Tx.after_commit``), so
-the worker finds them on every backend, and never for a change that was rolled back. It is
-only a hint: delivery never depends on it.
+Workers hear of new events at once instead of at their next poll: once the transaction that
+queued them has committed (``Tx.after_commit``, never for a change that was rolled back), the
+database notifies ``CHANNEL``: the workers of this process directly and, on PostgreSQL, those
+of every other process through ``NOTIFY`` (``Database.notify``/``listen``). It is only a hint:
+delivery never depends on it (workers poll as well).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -25,13 +26,8 @@ from breakouts.db import Tx
 _encode = msgspec.json.Encoder().encode
 
 
-_listeners: set[Callable[[], None]] = set()
-
-
-def on_enqueue(listener: Callable[[], None]) -> Callable[[], None]:
-    """Call ``listener`` (cheap, non-blocking) whenever rows are queued; returns the unsubscriber."""
-    _listeners.add(listener)
-    return lambda: _listeners.discard(listener)
+# Notified (``Database.notify``) once a change that queued mail is committed.
+CHANNEL = "breakouts_mail"
 
 
 def message_id(event_id: str, position: int, domain: str) -> str:
@@ -124,13 +120,9 @@ async def enqueue(
     row = event_row(org_id=org_id, event=event, meeting_id=meeting_id, recipients=recipients,
                     common=common, domain=domain, now=now)  # fmt: skip
     await tx.execute(EVENT_SQL, *row)
-    tx.after_commit(_ring)
+    db = tx.db
+    tx.after_commit(lambda: db.notify(CHANNEL))
     return len(recipients)
-
-
-def _ring() -> None:
-    for listener in tuple(_listeners):
-        listener()
 
 
 # The fan-out's statements, shared with anything that must expand events outside a worker.
@@ -187,7 +179,13 @@ async def expand(
     ``max_rows`` bounds one call's work (the oldest event is always taken, whatever its size):
     a worker inside the server shares the event loop with requests (~15 µs a row).
     """
-    lock = " FOR UPDATE SKIP LOCKED" if skip_locked else ""
+    # Where rows lock (PostgreSQL), the events are locked as they are read: a listing and a
+    # worker expanding the same event at once would otherwise both write its rows (seen in
+    # tests/test_scale.py). A worker passes events another one holds; a listing waits for them
+    # (and then reads no longer finds the ones that were expanded meanwhile).
+    lock = ""
+    if tx.db.row_locks:
+        lock = " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
     where = "" if org_id is None else " WHERE org_id = ?"
     args: list[Any] = [] if org_id is None else [org_id]
     events = await tx.fetchall(f"{EVENTS_SQL}{where} ORDER BY id LIMIT ?{lock}", *args, limit)
@@ -204,5 +202,9 @@ async def expand(
     rows = fan_out(events)
     await tx.executemany(INSERT_SQL, rows)
     ids = [e["id"] for e in events]
-    await tx.execute(f"DELETE FROM mail_events WHERE id IN ({', '.join('?' * len(ids))})", *ids)
+    deleted = await tx.execute(
+        f"DELETE FROM mail_events WHERE id IN ({', '.join('?' * len(ids))})", *ids
+    )
+    if deleted != len(ids):  # expanded by someone else meanwhile: undo this copy (rollback)
+        raise RuntimeError(f"mail events expanded twice: {len(ids) - deleted} of {len(ids)}")
     return len(rows)

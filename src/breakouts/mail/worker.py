@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from breakouts.clock import Clock, monotonic
@@ -109,7 +108,6 @@ class MailWorker:
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
-        self._unsubscribe: Callable[[], None] | None = None
         self._smtp_faults: dict[str, list[FaultRule]] = {}
 
     # --- one cycle ---------------------------------------------------------------------------
@@ -272,7 +270,7 @@ class MailWorker:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(wake.set)
 
-        self._unsubscribe = outbox.on_enqueue(ring)
+        stop_listening = self.db.listen(outbox.CHANNEL, ring)
         self.log.info(
             "mail_worker_started", status=self.sender.status, lanes=len(self.sender.lanes)
         )
@@ -294,7 +292,7 @@ class MailWorker:
                 except TimeoutError:
                     pass
         finally:
-            self._unsubscribe()
+            await stop_listening()
             await self.sender.close()
 
     def start(self) -> asyncio.Task[None]:
