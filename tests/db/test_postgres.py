@@ -329,3 +329,32 @@ def test_the_cli_on_an_empty_or_missing_postgres_database_says_so_in_one_line(
         assert r.returncode == 0 and "Default" in r.stdout, r.stderr
     finally:
         drop_postgres(empty)
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [{"pg_pool_size": 1, "max_db_waiters": 1, "lock_wait_ms": 10_000, "pg_pool_timeout_ms": 500}],
+)
+async def test_more_requests_waiting_for_a_connection_than_allowed_is_503_at_once(
+    client: httpx.AsyncClient, host: str, world: World, backend: Backend
+) -> None:
+    """One pooled connection, held by a DELETE waiting for the meeting's lock; one more request
+    may wait for the connection, the rest answer 503 with Retry-After at once."""
+    m = await meeting_with_plan(client, host)
+    lock = SeriesLock(backend, m["id"])
+    try:
+        first = asyncio.create_task(client.delete(path(m["id"]), headers=auth(host)))
+        await wait_until(lambda: waiting_for_locks(backend) == 1, "the DELETE to wait")
+        rest = await asyncio.gather(
+            *(client.get(path(m["id"]), headers=auth(host)) for _ in range(4)),
+            return_exceptions=False,
+        )
+        refused = [r for r in rest if r.status_code == 503]
+        assert len(refused) >= 3
+        for r in refused:
+            assert_error(r, 503)
+            assert int(r.headers["Retry-After"]) >= 1
+    finally:
+        lock.release()
+    assert (await first).status_code == 204
+    assert await sessions(client, host, m["id"]) == []
