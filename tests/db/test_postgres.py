@@ -358,3 +358,37 @@ async def test_more_requests_waiting_for_a_connection_than_allowed_is_503_at_onc
         lock.release()
     assert (await first).status_code == 204
     assert await sessions(client, host, m["id"]) == []
+
+
+def test_servers_starting_together_on_a_new_database_migrate_one_at_a_time(
+    backend: Backend,
+) -> None:
+    """Three `breakouts migrate` at once on a database without the schema (what three `serve`
+    processes starting together do first): each waits its turn, all exit 0, one schema."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.backends import POSTGRES_URL, drop_postgres, with_database
+
+    exe = str(Path(sys.executable).parent / "breakouts")
+    fresh = f"bk_t_fresh_{os.getpid()}"
+    drop_postgres(fresh)
+    backend.execute(f"CREATE DATABASE {fresh}")
+    try:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("BREAKOUTS_", "DATABASE_"))}
+        env = {**clean, "DATABASE_URL": with_database(POSTGRES_URL, fresh)}
+        runs = [subprocess.Popen([exe, "migrate"], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(3)]  # fmt: skip
+        outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in runs]
+        for p in runs:
+            for stream in (p.stdout, p.stderr):
+                if stream:
+                    stream.close()
+        assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+        fresh_db = Backend("postgres", with_database(POSTGRES_URL, fresh))
+        assert len(fresh_db.rows("SELECT version_num FROM alembic_version")) == 1
+        assert [r["name"] for r in fresh_db.rows("SELECT name FROM orgs")] == ["Default"]
+    finally:
+        drop_postgres(fresh)

@@ -121,6 +121,12 @@ async def get_series(tx: Tx, series_id: str) -> Series | None:
     return None if row is None else _series(row)
 
 
+LOCK_SERIES_SQL = (
+    f"SELECT {_SERIES_COLUMNS} FROM meeting_series s JOIN people p ON p.id = s.host_id"
+    " WHERE s.id = ? FOR UPDATE OF s"
+)
+
+
 async def lock_series(tx: Tx, series_id: str, found: SeriesLookup | None = None) -> None:
     """Serialize the writes to one meeting series: every write path calls this first.
 
@@ -138,11 +144,7 @@ async def lock_series(tx: Tx, series_id: str, found: SeriesLookup | None = None)
     """
     if not tx.db.row_locks:
         return
-    row = await tx.fetchone(
-        f"SELECT {_SERIES_COLUMNS} FROM meeting_series s JOIN people p ON p.id = s.host_id"
-        " WHERE s.id = ? FOR UPDATE OF s",
-        series_id,
-    )
+    row = await tx.fetchone(LOCK_SERIES_SQL, series_id)
     if found is not None and found.done and found.series_id == series_id:
         found.series = None if row is None else _series(row)
         found.live, found.live_known = None, False
@@ -394,11 +396,11 @@ async def get_instance(tx: Tx, instance_id: str) -> Instance | None:
     return None if row is None else _instance(row)
 
 
+LIVE_SQL = f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE series_id = ? AND ended_at IS NULL"
+
+
 async def live_instance(tx: Tx, series_id: str) -> Instance | None:
-    row = await tx.fetchone(
-        f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE series_id = ? AND ended_at IS NULL",
-        series_id,
-    )
+    row = await tx.fetchone(LIVE_SQL, series_id)
     return None if row is None else _instance(row)
 
 
@@ -475,7 +477,7 @@ _LOOKUP_SERIES_COLUMNS = _SERIES_COLUMNS.replace(" p.email AS", " sp.email AS").
 )
 _SERIES_NAMES = _names(_SERIES_COLUMNS)
 _LIVE_NAMES = _names(_LIVE_COLUMNS)
-_LOOKUP_SQL = (
+LOOKUP_SQL = (
     f"SELECT {people.OWNER_COLUMNS}, {_LOOKUP_SERIES_COLUMNS}, {_LIVE_COLUMNS}"
     f" FROM {people.OWNER_FROM}"
     " LEFT JOIN meeting_series s ON s.id = ?"
@@ -501,7 +503,7 @@ class SeriesLookup:
     live_known: bool = True  # False once ``lock_series`` has made ``live`` stale
 
     async def lookup(self, tx: Tx, token_hash: str) -> people.TokenOwner | None:
-        row = await tx.fetchone(_LOOKUP_SQL, self.series_id, token_hash)
+        row = await tx.fetchone(LOOKUP_SQL, self.series_id, token_hash)
         if row is None:
             return None
         values = list(row)
