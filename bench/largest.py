@@ -1,11 +1,11 @@
 """The largest plan the rules allow, deleted: 100 sessions of 10 invitees (1 001 recipients).
 
-In process, on a fresh migrated SQLite file with the server's settings: each round creates a
+In process, on a fresh migrated SQLite file (or PostgreSQL database) with the server's settings: each round creates a
 meeting, PUTs the largest plan (sendEmail false), then times the DELETE (sendEmail true) as the
 server runs it, from the ASGI call to its answer, and then the worker's fan-out of its one mail
 event into 1 001 outbox rows. Medians of the rounds.
 
-    .venv/bin/python -m bench.largest [--rounds 15]
+    .venv/bin/python -m bench.largest [--rounds 15] [--postgres-url postgresql://…/test]
 """
 
 from __future__ import annotations
@@ -59,9 +59,12 @@ async def _delete(app: Any, meeting_id: str, token: str) -> float:
     return elapsed
 
 
-async def measure(rounds: int) -> dict[str, float]:
-    work = Path(tempfile.mkdtemp(prefix="bench-largest-"))
-    url = f"sqlite:///{work / 'largest.db'}"
+async def measure(rounds: int, url: str | None = None) -> dict[str, float]:
+    """On a fresh migrated database: ``url`` (PostgreSQL, made and dropped by ``main``) or a
+    new SQLite file."""
+    if url is None:
+        work = Path(tempfile.mkdtemp(prefix="bench-largest-"))
+        url = f"sqlite:///{work / 'largest.db'}"
     upgrade(url)
     settings = Settings(database_url=url, mail_worker=False, log_level="warning",
                         rate_limit="1000000000/minute")  # fmt: skip
@@ -109,10 +112,21 @@ async def measure(rounds: int) -> dict[str, float]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument(
+        "--postgres-url",
+        help="measure on PostgreSQL: a database is made beside this one and dropped after",
+    )
     args = parser.parse_args(argv)
-    figures = asyncio.run(measure(args.rounds))
+    if args.postgres_url:
+        from bench.pg import scratch_database
+
+        with scratch_database(args.postgres_url, "largest") as url:
+            figures = asyncio.run(measure(args.rounds, url))
+    else:
+        figures = asyncio.run(measure(args.rounds))
+    backend = "PostgreSQL" if args.postgres_url else "SQLite"
     print(
-        f"largest plan ({SESSIONS} sessions x {INVITEES} invitees, 1 001 recipients), "
+        f"{backend}: largest plan ({SESSIONS} sessions x {INVITEES} invitees, 1 001 recipients), "
         f"{figures['rounds']} rounds: DELETE server time median {figures['delete_ms_median']:.1f} ms "
         f"(max {figures['delete_ms_max']:.1f} ms); the worker's fan-out of its event into 1 001 "
         f"messages median {figures['fan_out_ms_median']:.1f} ms"

@@ -22,9 +22,11 @@ from tests.backends import Backend
 from tests.conftest import World, assert_error, auth, create_meeting
 from tests.conftest import get_sessions as sessions
 from tests.conftest import sessions_path as path
+from tests.mail.conftest import Sink, eventually, sink
 from tests.relay import Relay
 
 pytestmark = pytest.mark.postgres_only
+__all__ = ["sink"]  # the fixture, imported for these tests
 
 HOST = "host@example.com"
 PLAN = [
@@ -171,7 +173,8 @@ async def test_the_hot_delete_locks_then_reads_again(
     client: httpx.AsyncClient, host: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A series DELETE on PostgreSQL: the one lookup, the row lock (bringing the series again),
-    the live instance read again after it, then SQLite's five writes: eight statements."""
+    the live instance read again after it, then the plan's three writes as one statement (a
+    data-modifying WITH), the mail event and the audit record: six statements."""
     from breakouts.db import postgres
 
     m = await meeting_with_plan(client, host)
@@ -189,10 +192,12 @@ async def test_the_hot_delete_locks_then_reads_again(
     work = [s.split()[0].upper() + " " + s.split()[2 if s.startswith(("INSERT", "DELETE")) else 1]
             for s in statements]  # fmt: skip
     assert work == [
-        "SELECT p.id,", "SELECT s.id,", "SELECT id,", "DELETE breakout_sessions",
-        "UPDATE occurrences", "UPDATE meeting_series", "INSERT mail_events", "INSERT audit_log",
+        "SELECT p.id,", "SELECT s.id,", "SELECT id,", "WITH deleted",
+        "INSERT mail_events", "INSERT audit_log",
     ], statements  # fmt: skip
     assert "FOR UPDATE OF s" in statements[1]
+    for write in ("DELETE FROM breakout_sessions", "UPDATE occurrences", "UPDATE meeting_series"):
+        assert write in statements[3]
 
 
 # --- unreachable: 503, and recovery -----------------------------------------------------------------
@@ -295,6 +300,62 @@ async def test_a_server_started_while_postgres_is_down_answers_503_then_works(
             assert r.status_code == 200, r.text
             assert r.json()["emails"] == [HOST]
             assert (await c.get("/readyz")).status_code == 200
+
+
+async def test_a_worker_elsewhere_is_woken_by_notify_and_listens_again_after_an_outage(
+    backend: Backend, relay: Relay, clock: Clock, client: httpx.AsyncClient, host: str,
+    sink: Sink,
+) -> None:  # fmt: skip
+    """A mail worker in another app (its own database object, as another process would have),
+    reaching PostgreSQL through the relay, polling only every 30 s: a commit made by the test's
+    app wakes it through NOTIFY; after its LISTEN connection is cut, and after PostgreSQL was
+    unreachable for a while, it listens again and catches up with what it missed."""
+    settings = Settings(
+        database_url=through(backend.url, relay), mail_worker=True, mail_poll_s=30.0,
+        smtp_url=sink.url, log_level="critical", pg_pool_timeout_ms=500,
+    )  # fmt: skip
+    m = await meeting_with_plan(client, host)  # PLAN's invitees: no mail yet (sendEmail off)
+
+    def listeners() -> set[int]:
+        rows = backend.rows(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'breakouts-listen'"
+            " AND datname = current_database() AND query ILIKE 'LISTEN%'"
+        )
+        return {r["pid"] for r in rows}
+
+    async def listening(other_than: set[int]) -> set[int]:
+        deadline = asyncio.get_running_loop().time() + 10
+        while not (pids := listeners()) or pids <= other_than:
+            assert asyncio.get_running_loop().time() < deadline, "no LISTEN connection"
+            await asyncio.sleep(0.05)
+        return pids
+
+    async def put(name: str) -> None:
+        r = await client.put(path(m["id"]), headers=auth(host),
+                             json={"items": [{"name": name, "invitees": ["ana@example.com"]}]})  # fmt: skip
+        assert r.status_code == 200, r.text
+
+    app = create_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        first = await listening(set())
+        await put("Woken")  # host + ana
+        await eventually(lambda: len(sink.received) == 2, within=5)
+
+        relay.cut()  # the LISTEN connection (and the pool's) dropped
+        second = await listening(first)
+        await put("After a cut")
+        await eventually(lambda: len(sink.received) == 4, within=5)
+
+        relay.refuse()
+        relay.cut()
+        await put("While away")  # committed directly; the worker cannot see it yet
+        await asyncio.sleep(1.0)
+        assert len(sink.received) == 4
+        relay.restore()
+        await listening(second)
+        await eventually(lambda: len(sink.received) == 6, within=10)
+    assert len({r.message_id for r in sink.received}) == 6
+    assert sorted(x.rcpt_tos[0] for x in sink.received) == ["ana@example.com"] * 3 + [HOST] * 3
 
 
 # --- the CLI on PostgreSQL -------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from breakouts import audit
+from breakouts.breakouts import repository
 from breakouts.breakouts.schemas import UpdateMeetingBreakoutSessionsObject
 from breakouts.context import Ctx
 from breakouts.errors import BadRequest, NotFound
@@ -110,10 +111,9 @@ async def delete_breakout_sessions(
     if ref.kind == "series":
         # Occurrences that have not ended yet (end > now) are "future"; ended ones keep history.
         future_after = ctx.now - series.duration
-        deleted = await sessions_repo.delete_series_plans(tx, series.id, future_after)
-        await meetings_repo.clear_future_plans(tx, series.id, future_after)
-        if series.breakouts_enabled:
-            await meetings_repo.set_series_breakouts_enabled(tx, series.id, False)
+        deleted = await repository.delete_series_plan(
+            tx, series.id, future_after, series.breakouts_enabled
+        )
     else:
         occ = view.occurrence or Occurrence(series.id, ref.occurrence_start or 0)
         if occ.has_plan:

@@ -5,7 +5,7 @@ SQLite backend (``db/sqlite.py``) runs it as is, inline on the event loop (measu
 thread hand-off costs as much as the whole transaction); the PostgreSQL backend
 (``db/postgres.py``, asyncpg) translates the placeholders once per statement. ``open_database``
 is the only place that looks at the URL: where the backends behave differently, code asks the
-database's capabilities (``dialect``, ``row_locks``, ``skip_locked``, ``group_commit``).
+database's capabilities (``dialect``, ``row_locks``, ``skip_locked``, ``writable_ctes``, ``group_commit``).
 """
 
 from __future__ import annotations
@@ -73,6 +73,11 @@ class Database(Protocol):
     @property
     def skip_locked(self) -> bool:
         """``FOR UPDATE SKIP LOCKED``: concurrent claimers pass each other."""
+        ...
+
+    @property
+    def writable_ctes(self) -> bool:
+        """Data-modifying statements inside ``WITH``: several writes in one round trip."""
         ...
 
     @property

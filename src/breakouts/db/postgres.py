@@ -144,6 +144,7 @@ class PostgresDatabase:
     dialect: Literal["postgresql"] = "postgresql"
     row_locks = True
     skip_locked = True
+    writable_ctes = True  # INSERT/UPDATE/DELETE inside WITH: several writes, one round trip
     group_commit = False  # PostgreSQL has its own (commit_delay); nothing to do here
 
     def __init__(

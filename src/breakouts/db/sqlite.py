@@ -115,6 +115,7 @@ class SqliteDatabase:
     # One writer at a time (BEGIN IMMEDIATE): a row lock would add nothing.
     row_locks = False
     skip_locked = False
+    writable_ctes = False  # and nothing to gain: statements are calls, not round trips
 
     def __init__(
         self,
