@@ -76,11 +76,13 @@ class StorageResult:
 # --- seeding -------------------------------------------------------------------------------------
 
 
-async def _create_database(admin_url: str, name: str) -> str:
+async def _create_database(admin_url: str, name: str, template: str | None = None) -> str:
+    """A new database ``name`` beside ``admin_url``'s (a copy of ``template`` if given)."""
     conn = await asyncpg.connect(admin_url)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await conn.close()
     return re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", admin_url, count=1)
@@ -140,17 +142,7 @@ def database_from_template(admin_url: str, template_url: str) -> Iterator[str]:
     """A copy of the database at ``template_url`` (``CREATE DATABASE … TEMPLATE``), dropped after."""
     template = template_url.rsplit("/", 1)[1].split("?")[0]
     name = f"{template}_copy"
-
-    async def create() -> str:
-        conn = await asyncpg.connect(admin_url)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        finally:
-            await conn.close()
-        return re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", admin_url, count=1)
-
-    url = asyncio.run(create())
+    url = asyncio.run(_create_database(admin_url, name, template))
     try:
         yield url
     finally:
