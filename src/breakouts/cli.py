@@ -25,6 +25,7 @@ import shutil
 import socket
 import sqlite3
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from breakouts.clock import Clock
+from breakouts.clock import Clock, monotonic
 from breakouts.config import Settings
 from breakouts.context import Site
 from breakouts.db import Database, Tx, open_database
@@ -356,9 +357,17 @@ def migrate() -> None:
     typer.echo(f"the database at {_migrate()} is up to date")
 
 
-def _migrate() -> str:
-    """Create or upgrade the database of DATABASE_URL (failures in one line); which one it is."""
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+# A database server that answers but refuses: waiting will not help.
+_REFUSALS = ("does not exist", "authentication", "pg_hba", "permission denied")
+
+
+def _migrate(wait_s: float = 0.0) -> str:
+    """Create or upgrade the database of DATABASE_URL (failures in one line); which one it is.
+
+    ``wait_s``: a database server that cannot be reached (PostgreSQL down, restarting, not up
+    yet) is tried again every second for this long, with one line saying so, before failing.
+    """
+    from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
     from breakouts.db.migrate import upgrade
 
@@ -367,14 +376,27 @@ def _migrate() -> str:
     path = _sqlite_file(config.database_url)
     if path is not None and not path.parent.is_dir():
         fail(f"cannot create the database at {where}: there is no directory {path.parent}")
-    try:
-        upgrade(config.database_url)
-    except (SQLAlchemyError, sqlite3.Error, ImportError) as exc:
-        cause = exc.orig if isinstance(exc, DBAPIError) else exc
-        if _busy(cause):
-            fail(f"the database at {where} is locked by another process; try again once it is free")
-        fail(f"cannot migrate the database at {where}: {str(cause).splitlines()[0]}")
-    return where
+    give_up = monotonic() + wait_s
+    said = False
+    while True:
+        try:
+            upgrade(config.database_url)
+            return where
+        except (SQLAlchemyError, sqlite3.Error, ImportError) as exc:
+            cause = exc.orig if isinstance(exc, DBAPIError) else exc
+            first_line = str(cause).splitlines()[0] if str(cause) else repr(cause)
+            unreachable = path is None and isinstance(exc, OperationalError) and (
+                "connect" in first_line or "starting up" in first_line
+            ) and not any(refusal in first_line for refusal in _REFUSALS)  # fmt: skip
+            if unreachable and monotonic() < give_up:
+                if not said:
+                    typer.echo(f"waiting for the database at {where}: {first_line}", err=True)
+                    said = True
+                time.sleep(1.0)
+                continue
+            if _busy(cause):
+                fail(f"the database at {where} is locked by another process; try again once it is free")
+            fail(f"cannot migrate the database at {where}: {first_line}")
 
 
 def command_line(*args: str) -> str:
@@ -468,7 +490,7 @@ def serve(
     from breakouts.app import create_app
 
     config = settings()
-    database = _migrate()
+    database = _migrate(wait_s=config.database_startup_wait_s)
     demo_text = _demo_site()
     control_line = None
     if config.control_token:

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     sqlite_wal_limit_mb: int = Field(256, ge=1)
     # PostgreSQL: connections each server process may hold, and how long a request waits for
     # one (or for connecting) before answering 503.
+    # `breakouts serve` waits this long for a database server it cannot reach yet (PostgreSQL
+    # starting or restarting), trying every second, before it gives up.
+    database_startup_wait_s: float = Field(30.0, ge=0)
     pg_pool_size: int = Field(10, ge=1)
     pg_pool_timeout_ms: int = Field(2000, ge=1)
 

@@ -7,7 +7,9 @@ outages are played by a TCP relay the test controls (tests/relay.py), never by s
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +24,7 @@ from tests.backends import Backend
 from tests.conftest import World, assert_error, auth, create_meeting
 from tests.conftest import get_sessions as sessions
 from tests.conftest import sessions_path as path
-from tests.mail.conftest import Sink, eventually, sink
+from tests.mail.conftest import Sink, eventually, free_port, sink
 from tests.relay import Relay
 
 pytestmark = pytest.mark.postgres_only
@@ -356,6 +358,43 @@ async def test_a_worker_elsewhere_is_woken_by_notify_and_listens_again_after_an_
         await eventually(lambda: len(sink.received) == 6, within=10)
     assert len({r.message_id for r in sink.received}) == 6
     assert sorted(x.rcpt_tos[0] for x in sink.received) == ["ana@example.com"] * 3 + [HOST] * 3
+
+
+async def test_serve_started_while_postgres_is_unreachable_waits_for_it(
+    backend: Backend, relay: Relay, host: str, tmp_path: Path
+) -> None:
+    """`breakouts serve` (which migrates first) with PostgreSQL unreachable: it says so in one
+    line and keeps trying; once PostgreSQL answers it starts and serves."""
+    from tests.mail.test_processes import Proc
+
+    relay.refuse()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BREAKOUTS_", "DATABASE_"))}
+    env.update(DATABASE_URL=through(backend.url, relay), BREAKOUTS_MAIL_WORKER="false",
+               BREAKOUTS_DATABASE_STARTUP_WAIT_S="30")  # fmt: skip
+    proc = Proc(["serve", "--port", str(port)], env, tmp_path / "serve.log")
+    try:
+        await asyncio.sleep(2.5)
+        assert proc.popen.poll() is None, proc.log.read_text()
+        waiting = [line for line in proc.log.read_text().splitlines() if "waiting for" in line]
+        assert len(waiting) == 1 and "waiting for the database at" in waiting[0], waiting
+        relay.restore()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as c:
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                assert proc.popen.poll() is None, proc.log.read_text()
+                try:
+                    if (await c.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert asyncio.get_running_loop().time() < deadline, proc.log.read_text()
+                await asyncio.sleep(0.1)
+            r = await c.get("/v1/people/me", headers=auth(host))
+            assert r.status_code == 200 and r.json()["emails"] == [HOST], r.text
+            assert (await c.get("/readyz")).status_code == 200
+    finally:
+        proc.stop()
 
 
 # --- the CLI on PostgreSQL -------------------------------------------------------------------------
