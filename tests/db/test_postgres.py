@@ -397,6 +397,35 @@ async def test_serve_started_while_postgres_is_unreachable_waits_for_it(
         proc.stop()
 
 
+async def test_a_worker_started_while_postgres_is_unreachable_waits_then_delivers(
+    backend: Backend, relay: Relay, client: httpx.AsyncClient, host: str, sink: Sink,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """`breakouts worker` with PostgreSQL unreachable: one line, no exit; once it is reachable,
+    the mail committed meanwhile is delivered."""
+    from tests.mail.test_processes import Proc
+
+    relay.refuse()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BREAKOUTS_", "DATABASE_"))}
+    env.update(DATABASE_URL=through(backend.url, relay), SMTP_URL=sink.url,
+               BREAKOUTS_MAIL_POLL_S="0.2", BREAKOUTS_DATABASE_STARTUP_WAIT_S="30")  # fmt: skip
+    proc = Proc(["worker"], env, tmp_path / "worker.log")
+    try:
+        m = await meeting_with_plan(client, host)
+        r = await client.put(path(m["id"]), headers=auth(host),
+                             json={"items": [{"name": "Late", "invitees": ["ana@example.com"]}]})  # fmt: skip
+        assert r.status_code == 200, r.text
+        await asyncio.sleep(2.5)
+        assert proc.popen.poll() is None, proc.log.read_text()
+        assert proc.log.read_text().count("waiting for the database") == 1, proc.log.read_text()
+        assert sink.received == []
+        relay.restore()
+        await eventually(lambda: len(sink.received) == 2, within=15)
+        assert sorted(x.rcpt_tos[0] for x in sink.received) == ["ana@example.com", HOST]
+    finally:
+        proc.stop()
+
+
 # --- the CLI on PostgreSQL -------------------------------------------------------------------------
 
 

@@ -17,9 +17,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from breakouts.clock import Clock
+from breakouts.clock import Clock, monotonic
 from breakouts.config import Settings
 from breakouts.db import Database, Tx
+from breakouts.errors import ServiceUnavailable
 
 T = TypeVar("T")
 STATUSES = ("pending", "sending", "sent", "captured", "dead")
@@ -54,7 +55,21 @@ def worker(
     from breakouts.mail.worker import MailWorker
 
     async def work(db: Database, settings: Settings) -> int:
-        await read_counts(db)  # a database that is not ready fails here, said in one line
+        # A database that is not ready fails here, said in one line; one that cannot be reached
+        # yet (PostgreSQL starting) is waited for, as `serve` does, unless draining.
+        give_up = monotonic() + (0 if drain else settings.database_startup_wait_s)
+        said = False
+        while True:
+            try:
+                await read_counts(db)
+                break
+            except ServiceUnavailable as exc:
+                if monotonic() >= give_up:
+                    raise
+                if not said:
+                    typer.echo(f"waiting for the database: {exc.message}", err=True)
+                    said = True
+                await asyncio.sleep(1.0)
         logger = make_logger(settings.log_level, settings.log_json)
         mail_worker = MailWorker(db, Clock(), settings, logger)
         if drain:
