@@ -181,8 +181,9 @@ async def expand(
     """
     # Where rows lock (PostgreSQL), the events are locked as they are read: a listing and a
     # worker expanding the same event at once would otherwise both write its rows (seen in
-    # tests/test_scale.py). A worker passes events another one holds; a listing waits for them
-    # (and then reads no longer finds the ones that were expanded meanwhile).
+    # tests/test_scale.py). A worker passes over events another one holds; a listing waits for
+    # them, and then finds that the ones expanded meanwhile are gone. Callers hold a write
+    # transaction: the lock, the rows and the deletion commit together.
     lock = ""
     if tx.db.row_locks:
         lock = " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
