@@ -59,11 +59,8 @@ LOOKUP_SQL = translate(meetings_repo.LOOKUP_SQL)
 LOCK_SQL = translate(meetings_repo.LOCK_SERIES_SQL)
 LIVE_SQL = translate(meetings_repo.LIVE_SQL)
 PLAN_SQL = translate(breakouts_repo.DELETE_SERIES_PLAN_CTE)
-
-
-def dollars(sql: str) -> str:
-    """``?`` placeholders as PostgreSQL's ``$n`` (the backend's translation)."""
-    return translate(sql)
+EVENT_PG_SQL = translate(EVENT_SQL)
+AUDIT_PG_SQL = translate(AUDIT_SQL)
 
 
 @dataclass(frozen=True)
@@ -173,11 +170,11 @@ async def _delete_tx(conn: asyncpg.Connection, token_hash: str, meeting_id: str)
             # The service's own recipients and event row (payloads, the Message-IDs' key).
             sessions = [(d["name"], msgspec.json.decode(d["invitees"])) for d in deleted]
             recipients = outbox.plan_recipients(host, sessions)
-            await conn.execute(dollars(EVENT_SQL), *outbox.event_row(
+            await conn.execute(EVENT_PG_SQL, *outbox.event_row(
                 org_id=owner[4], event="breakouts.deleted", meeting_id=meeting_id,
                 recipients=recipients, common=common, domain=SITE, now=now))  # fmt: skip
         await conn.execute(
-            dollars(AUDIT_SQL),
+            AUDIT_PG_SQL,
             owner[4], now, "breakoutSessions.delete", owner[0], None, meeting_id, len(deleted),
             f"breakouts_{random.getrandbits(128):032x}",
         )  # fmt: skip
